@@ -1,0 +1,33 @@
+#!/bin/sh
+# Run the test suite twice: the release build (build/) and the build under
+# AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/). Prints each
+# CTest report and ends with one summary line over both runs:
+#   check: N passed, N failed
+set -u
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+total_pass=0
+total_fail=0
+status=0
+for dir in build build-sanitize; do
+    echo "== tests in $dir"
+    out=$(cd "$dir" && ctest --output-on-failure 2>&1)
+    rc=$?
+    echo "$out"
+    line=$(echo "$out" | grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "check: no CTest summary from $dir" >&2
+        total_fail=$((total_fail + 1))
+        status=1
+        continue
+    fi
+    failed=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
+    count=$(echo "$line" | sed -E 's/.* failed out of ([0-9]+).*/\1/')
+    total_pass=$((total_pass + count - failed))
+    total_fail=$((total_fail + failed))
+    [ "$rc" -ne 0 ] && status=1
+done
+[ "$total_fail" -ne 0 ] && status=1
+echo "check: $total_pass passed, $total_fail failed"
+exit $status
