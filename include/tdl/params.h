@@ -5,7 +5,7 @@
  * named tensors by a table of {name, shape, offset}. Gradients and Adam's two
  * moments use the same layout in three more buffers of the same size, so the
  * optimiser is one loop and a checkpoint is one table. Names are the PyTorch
- * state_dict names (../shared/spec/*-params.txt), so a model file written by
+ * state_dict names (../shared/spec/ *-params.txt files), so a model file written by
  * tdl opens in PyTorch and the other way round.
  *
  * Use: tdl_params_init, tdl_params_add for every tensor, tdl_params_alloc
