@@ -8,9 +8,10 @@
  * team, so the two never oversubscribe the cores.
  *
  * OpenBLAS picks its kernels once, when it is loaded, from the CPU or from the
- * environment variable OPENBLAS_CORETYPE. Its 0.3.21 release does not know
- * Zen 5 and falls back to Haswell (AVX2) kernels on CPUs whose AVX-512 it
- * could use; tdl_threads_prefer_avx512() fixes that for programs (see below).
+ * environment variable OPENBLAS_CORETYPE. A preset OPENBLAS_CORETYPE=Haswell
+ * (this project's machines have one) or a CPU that OpenBLAS does not know
+ * leaves AVX2 kernels running on CPUs with AVX-512, at about half the sgemm
+ * speed; tdl_threads_prefer_avx512() fixes that for programs (see below).
  */
 #ifndef TDL_THREADS_H
 #define TDL_THREADS_H
@@ -35,16 +36,22 @@ int tdl_threads_count(void);
 /* The name of the OpenBLAS kernel set in use (e.g. "SkylakeX", "Haswell"). */
 const char *tdl_threads_blas_core(void);
 
+/* Whether the OpenBLAS kernels in use are AVX-512 ones (SkylakeX, Cooperlake,
+ * SapphireRapids). */
+int tdl_threads_blas_uses_avx512(void);
+
 /* Whether the CPU has the AVX-512 subsets OpenBLAS's SkylakeX kernels use
  * (F, CD, BW, DQ, VL). */
 int tdl_threads_cpu_has_avx512(void);
 
-/* Call first thing in main(), before anything touches BLAS. If the CPU has
- * AVX-512, OPENBLAS_CORETYPE is unset and TDL_NO_AVX512 is unset, set
- * OPENBLAS_CORETYPE=SkylakeX and re-execute the program (/proc/self/exe with
- * the same argv), because OpenBLAS reads the variable only while loading.
- * Returns normally in every other case, including when exec fails. A program
- * embedding libtdl can instead export OPENBLAS_CORETYPE=SkylakeX itself. */
+/* Call first thing in main(). If the CPU has AVX-512 but the OpenBLAS kernels
+ * in use do not (OpenBLAS 0.3.21 picks Haswell on Zen 5, and some machine
+ * images preset OPENBLAS_CORETYPE=Haswell), set OPENBLAS_CORETYPE=SkylakeX and
+ * re-execute the program (/proc/self/exe, same argv), since OpenBLAS reads the
+ * variable only while loading. TDL_NO_AVX512=1 in the environment keeps
+ * OpenBLAS's own choice (to measure it, say). Returns normally in every other
+ * case, including when exec fails. A program embedding libtdl can instead
+ * export OPENBLAS_CORETYPE=SkylakeX before it starts. */
 void tdl_threads_prefer_avx512(char **argv);
 
 #ifdef __cplusplus

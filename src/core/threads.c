@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static int tdl_nthreads = 0;
@@ -58,13 +59,24 @@ int tdl_threads_cpu_has_avx512(void) {
 #endif
 }
 
+int tdl_threads_blas_uses_avx512(void) {
+    static const char *const cores[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+    const char *name = tdl_threads_blas_core();
+    for (size_t i = 0; i < sizeof cores / sizeof *cores; i++)
+        if (strcasecmp(name, cores[i]) == 0) return 1;
+    return 0;
+}
+
 void tdl_threads_prefer_avx512(char **argv) {
-    if (getenv("OPENBLAS_CORETYPE") || getenv("TDL_NO_AVX512")) return;
+    /* Already re-executed once, or told to keep OpenBLAS's choice. */
+    if (getenv("TDL_BLAS_REEXEC") || getenv("TDL_NO_AVX512")) return;
     if (!tdl_threads_cpu_has_avx512()) return;
-    /* OpenBLAS (linked into this process) has already chosen its kernels;
-     * only a new process image can load it again with the variable set. */
+    /* OpenBLAS is loaded: ask which kernels it chose, from the CPU or from an
+     * OPENBLAS_CORETYPE in the environment (some images preset Haswell). */
+    if (tdl_threads_blas_uses_avx512()) return;
+    /* Only a new process image can load OpenBLAS again with the variable set. */
     if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0) return;
+    if (setenv("TDL_BLAS_REEXEC", "1", 1) != 0) return;
     execv("/proc/self/exe", argv);
     /* exec failed (no /proc?): carry on with the kernels already chosen. */
-    unsetenv("OPENBLAS_CORETYPE");
 }

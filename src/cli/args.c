@@ -1,0 +1,49 @@
+/* args.c: checked conversion of option values and the CLI's error format. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+int tdl_cli_fail(const char *what, const char *hint) {
+    if (hint && *hint) fprintf(stderr, "tdl: error: %s (%s)\n", what, hint);
+    else fprintf(stderr, "tdl: error: %s\n", what);
+    return TDL_EXIT_FAIL;
+}
+
+int tdl_cli_usage_error(const char *usage, const char *fmt, ...) {
+    va_list ap;
+    fputs("tdl: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fputs(usage, stderr);
+    return TDL_EXIT_USAGE;
+}
+
+int tdl_cli_parse_long(const char *usage, const char *option, const char *text, long lo, long hi,
+                       long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi)
+        return tdl_cli_usage_error(usage, "%s '%s' is not an integer in [%ld, %ld]", option, text,
+                                   lo, hi);
+    *out = v;
+    return 0;
+}
+
+int tdl_cli_parse_double(const char *usage, const char *option, const char *text, double lo,
+                         double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !isfinite(v) || v < lo || v > hi)
+        return tdl_cli_usage_error(usage, "%s '%s' is not a number in [%g, %g]", option, text, lo,
+                                   hi);
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* cli.h: what the tdl subcommands share (private to the CLI). */
+#ifndef TDL_CLI_H
+#define TDL_CLI_H
+
+#include "tdl/status.h"
+
+/* Exit codes: 0 success, 1 runtime failure (bad file, bad data), 2 usage. */
+enum { TDL_EXIT_OK = 0, TDL_EXIT_FAIL = 1, TDL_EXIT_USAGE = 2 };
+
+/* Print "tdl: error: <what> (<hint>)" to stderr; returns TDL_EXIT_FAIL. */
+int tdl_cli_fail(const char *what, const char *hint);
+
+/* Print "tdl: error: <message>" and the command's usage to stderr; returns
+ * TDL_EXIT_USAGE. */
+int tdl_cli_usage_error(const char *usage, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Parse an integer option value in [lo, hi]; 0 on success, else prints a
+ * usage error and returns TDL_EXIT_USAGE. */
+int tdl_cli_parse_long(const char *usage, const char *option, const char *text, long lo, long hi,
+                       long *out);
+
+/* Parse a finite number option value in [lo, hi]; as above. */
+int tdl_cli_parse_double(const char *usage, const char *option, const char *text, double lo,
+                         double hi, double *out);
+
+/* The subcommands: argv[0] is the command name. */
+int tdl_cmd_info(int argc, char **argv);
+int tdl_cmd_inspect(int argc, char **argv);
+
+#endif
