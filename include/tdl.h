@@ -1,0 +1,13 @@
+/* tdl.h: the whole public API of libtdl. */
+#ifndef TDL_H
+#define TDL_H
+
+#include "tdl/adam.h"
+#include "tdl/nn.h"
+#include "tdl/params.h"
+#include "tdl/rng.h"
+#include "tdl/safetensors.h"
+#include "tdl/status.h"
+#include "tdl/threads.h"
+
+#endif
