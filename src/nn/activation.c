@@ -1,4 +1,7 @@
-/* activation.c: element-wise GELU (exact erf form) and ReLU. */
+/* activation.c: element-wise GELU (exact erf form) and ReLU.
+ * GELU's Phi(x) = (1 + erf(x / sqrt 2)) / 2 is computed as erfc(-x / sqrt 2) / 2,
+ * which does not cancel for x << 0 (torch's float formula loses up to
+ * ~|x| 2^-25 there). */
 #include <math.h>
 
 #include "tdl/nn.h"
@@ -15,7 +18,7 @@ void tdl_gelu_forward(float *out, const float *inp, size_t N) {
     #pragma omp parallel for if (n > TDL_ACT_PAR_MIN)
     for (long i = 0; i < n; i++) {
         float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + erff(x * TDL_INV_SQRT2));
+        out[i] = 0.5f * x * erfcf(-x * TDL_INV_SQRT2);
     }
 }
 
@@ -26,7 +29,7 @@ void tdl_gelu_backward(float *dinp, const float *dout, const float *inp, size_t 
     #pragma omp parallel for if (n > TDL_ACT_PAR_MIN)
     for (long i = 0; i < n; i++) {
         float x = inp[i];
-        float cdf = 0.5f * (1.0f + erff(x * TDL_INV_SQRT2));
+        float cdf = 0.5f * erfcf(-x * TDL_INV_SQRT2);
         float pdf = TDL_INV_SQRT_2PI * expf(-0.5f * x * x);
         dinp[i] += dout[i] * (cdf + x * pdf);
     }
