@@ -113,7 +113,7 @@ def gen_mse(save):
 # (tensor index, element index) that float32 reproduces exactly, uniform in
 # [-bound, bound) with PyTorch's default bounds (1/sqrt(H) for LSTM,
 # 1/sqrt(in_features) for Linear); LayerNorm gets 1 + 0.1 u and 0.1 u so that
-# its affine part matters. tests/test_lstm.c has the same generator.
+# its affine part matters. tests/test_predictor_kernels.c has the same generator.
 PREDICTOR_PARAMS = [  # name, shape, kind, fan (order of predictor-params.txt)
     ("lstm1.weight_ih_l0", (512, 1), "u", 128), ("lstm1.weight_hh_l0", (512, 128), "u", 128),
     ("lstm1.bias_ih_l0", (512,), "u", 128), ("lstm1.bias_hh_l0", (512,), "u", 128),
