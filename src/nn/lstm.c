@@ -1,0 +1,256 @@
+/* lstm.c: one LSTM layer over a whole sequence (torch.nn.LSTM(C, H, batch_first=True)).
+ *
+ * Work plan. Forward: one sgemm gives the input projection of every (b, t)
+ * row at once; then, step by step, one sgemm adds h_{t-1} @ w_hh^T and the gate
+ * nonlinearities follow. Backward through time: per step the gate gradients
+ * from dh_t (+ the recurrent term dgates_{t+1} @ w_hh, one sgemm), then after
+ * the loop every weight gradient is one sgemm over all B*T rows.
+ *
+ * Batch elements are independent inside the recurrence, so each thread takes
+ * a contiguous block of batch rows through all T steps with single-threaded
+ * sgemms on its rows (one parallel region, no barrier per step); the weight
+ * gradient products after the loop run outside it on every thread. Nothing
+ * but the OpenBLAS summation order depends on the thread count.
+ */
+/* The gate loops below vectorise only if GCC may evaluate both sides of a
+ * float select, which it refuses under the default -ftrapping-math. tdl
+ * never reads the floating-point exception flags, and this changes no result. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tdl/nn.h"
+#include "tdl/status.h"
+
+/* exp, tanh and sigmoid that the compiler can vectorise (libm's are scalar
+ * calls and took a third of a training step). exp: x = n ln2 + r with
+ * |r| <= ln2/2, e^r by its Taylor polynomial to degree 7 (truncation < 1e-8
+ * relative), times 2^n built in the exponent bits; within 2 ulp of expf for
+ * x in [-87, 88], the input is clamped to that range (sigmoid and tanh only
+ * need it there). */
+static inline float lstm_exp(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float n = x * 1.44269504088896341f + 12582912.0f; /* round to nearest: 1.5 * 2^23 */
+    n -= 12582912.0f;
+    float r = x - n * 0.693145751953125f; /* ln 2 split in a short high part */
+    r = r - n * 1.42860682030941723212e-6f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union { int32_t i; float f; } scale;
+    scale.i = ((int32_t)n + 127) << 23;
+    return p * scale.f;
+}
+
+static inline float lstm_sigmoid(float x) { return 1.0f / (1.0f + lstm_exp(-x)); }
+
+/* tanh: odd Taylor polynomial to x^11 for |x| < 0.3 (next term < 1e-8
+ * relative), else sign(x) (1 - 2 / (e^{2|x|} + 1)). */
+static inline float lstm_tanh(float x) {
+    float ax = x < 0.0f ? -x : x;
+    float big = 1.0f - 2.0f / (lstm_exp(2.0f * ax) + 1.0f);
+    big = x < 0.0f ? -big : big;
+    float x2 = x * x;
+    float p = -1382.0f / 155925.0f;
+    p = p * x2 + 62.0f / 2835.0f;
+    p = p * x2 - 17.0f / 315.0f;
+    p = p * x2 + 2.0f / 15.0f;
+    p = p * x2 - 1.0f / 3.0f;
+    float small = x + x * x2 * p;
+    return ax < 0.3f ? small : big;
+}
+
+/* Several instruction sets for the gate loops, chosen at load time (results
+ * are bit-identical: no FMA contraction, the same operations in every lane). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(TDL_NO_CLONES)
+#define LSTM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LSTM_CLONES
+#endif
+
+/* One step of one batch row. a (4H): pre-activations in, activated gates out;
+ * cp (H) c_{t-1}; ct, ht (H) out. */
+LSTM_CLONES
+static void lstm_cell_forward(float *a, float *ct, float *ht, const float *cp, int H) {
+    #pragma omp simd
+    for (int j = 0; j < H; j++) {
+        float ig = lstm_sigmoid(a[j]);
+        float fg = lstm_sigmoid(a[H + j]);
+        float gg = lstm_tanh(a[2 * H + j]);
+        float og = lstm_sigmoid(a[3 * H + j]);
+        float cv = fg * cp[j] + ig * gg;
+        a[j] = ig;
+        a[H + j] = fg;
+        a[2 * H + j] = gg;
+        a[3 * H + j] = og;
+        ct[j] = cv;
+        ht[j] = og * lstm_tanh(cv);
+    }
+}
+
+/* Gradient of one step of one batch row. da (4H) out: d pre-activations;
+ * dcv (H): dc_t from step t+1 in, dc_{t-1} out; a (4H) activated gates;
+ * ct, cp (H) c_t, c_{t-1}; dhv (H) total dh_t. */
+LSTM_CLONES
+static void lstm_cell_backward(float *da, float *dcv, const float *a, const float *ct,
+                               const float *cp, const float *dhv, int H) {
+    #pragma omp simd
+    for (int j = 0; j < H; j++) {
+        float ig = a[j], fg = a[H + j], gg = a[2 * H + j], og = a[3 * H + j];
+        float tc = lstm_tanh(ct[j]);
+        float dcell = dcv[j] + dhv[j] * og * (1.0f - tc * tc);
+        da[j] = dcell * gg * ig * (1.0f - ig);
+        da[H + j] = dcell * cp[j] * fg * (1.0f - fg);
+        da[2 * H + j] = dcell * ig * (1.0f - gg * gg);
+        da[3 * H + j] = dhv[j] * tc * og * (1.0f - og);
+        dcv[j] = dcell * fg;
+    }
+}
+
+/* Split rows [0, B) into `parts` contiguous blocks; block k is [*b0, *b1). */
+static void lstm_rows(int B, int parts, int k, int *b0, int *b1) {
+    *b0 = (int)((long)B * k / parts);
+    *b1 = (int)((long)B * (k + 1) / parts);
+}
+
+static int lstm_parts(int B) {
+    int n = omp_in_parallel() ? 1 : omp_get_max_threads();
+    return n < B ? n : B;
+}
+
+// h (B, T, H), c (B, T, H), gates (B, T, 4H), inp (B, T, C),
+// w_ih (4H, C), w_hh (4H, H), b_ih (4H), b_hh (4H)
+void tdl_lstm_forward(float *h, float *c, float *gates, const float *inp, const float *w_ih,
+                      const float *w_hh, const float *b_ih, const float *b_hh,
+                      int B, int T, int C, int H) {
+    TDL_ASSERT(h && c && gates && inp && w_ih && w_hh && b_ih && b_hh,
+               "lstm_forward: NULL tensor");
+    TDL_ASSERT(B > 0 && T > 0 && C > 0 && H > 0, "lstm_forward: bad dims B=%d T=%d C=%d H=%d",
+               B, T, C, H);
+    const int G = 4 * H;
+    const long rows = (long)B * T;
+    // gates = b_ih + b_hh + inp @ w_ih^T for every (b, t) row: one sgemm
+    for (int j = 0; j < G; j++) gates[j] = b_ih[j] + b_hh[j];
+    for (long r = 1; r < rows; r++) memcpy(gates + (size_t)r * G, gates, (size_t)G * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, G, C, 1.0f, inp, C, w_ih, C,
+                1.0f, gates, G);
+
+    const int parts = lstm_parts(B);
+    #pragma omp parallel for num_threads(parts) if (parts > 1)
+    for (int k = 0; k < parts; k++) {
+        int b0, b1;
+        lstm_rows(B, parts, k, &b0, &b1);
+        for (int t = 0; t < T; t++) {
+            if (t > 0)  // gates[b0:b1, t] += h[b0:b1, t-1] @ w_hh^T (rows strided by T)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b1 - b0, G, H, 1.0f,
+                            h + ((size_t)b0 * T + t - 1) * H, T * H, w_hh, H, 1.0f,
+                            gates + ((size_t)b0 * T + t) * G, T * G);
+            for (int b = b0; b < b1; b++) {
+                size_t row = (size_t)b * T + t;
+                float *a = gates + row * G;
+                float *ct = c + row * H, *ht = h + row * H;
+                // c_{-1} = 0: at t = 0 read the zeroed current row (no branch in the loop)
+                if (t == 0) memset(ct, 0, (size_t)H * sizeof(float));
+                const float *cp = t > 0 ? c + (row - 1) * H : ct;
+                lstm_cell_forward(a, ct, ht, cp, H);
+            }
+        }
+    }
+}
+
+size_t tdl_lstm_scratch_floats(int B, int T, int C, int H) {
+    TDL_ASSERT(B > 0 && T > 0 && C > 0 && H > 0, "lstm_scratch_floats: bad dims");
+    // dgates (B, T, 4H), hprev (B, T, H), dht (B, H), dc (B, H)
+    return (size_t)B * T * 4 * H + (size_t)B * T * H + 2 * (size_t)B * H;
+}
+
+// dinp (B, T, C), dw_ih (4H, C), dw_hh (4H, H), db_ih, db_hh (4H), dh (B, T, H),
+// inp (B, T, C), h, c (B, T, H), gates (B, T, 4H), w_ih (4H, C), w_hh (4H, H)
+void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
+                       const float *dh, const float *inp, const float *h, const float *c,
+                       const float *gates, const float *w_ih, const float *w_hh, float *scratch,
+                       int B, int T, int C, int H) {
+    TDL_ASSERT(dh && inp && h && c && gates && w_ih && w_hh && scratch,
+               "lstm_backward: NULL tensor");
+    TDL_ASSERT(B > 0 && T > 0 && C > 0 && H > 0, "lstm_backward: bad dims B=%d T=%d C=%d H=%d",
+               B, T, C, H);
+    const int G = 4 * H;
+    const long rows = (long)B * T;
+    float *dgates = scratch;                    // (B, T, 4H) gradient of the pre-activations
+    float *hprev = dgates + (size_t)rows * G;   // (B, T, H) h_{t-1}, zero at t = 0
+    float *dht = hprev + (size_t)rows * H;      // (B, H) total dh of the current step
+    float *dc = dht + (size_t)B * H;            // (B, H) dc flowing into step t-1
+
+    const int parts = lstm_parts(B);
+    #pragma omp parallel for num_threads(parts) if (parts > 1)
+    for (int k = 0; k < parts; k++) {
+        int b0, b1;
+        lstm_rows(B, parts, k, &b0, &b1);
+        for (int b = b0; b < b1; b++) {
+            float *hp = hprev + (size_t)b * T * H;
+            memset(hp, 0, (size_t)H * sizeof(float));
+            if (T > 1) memcpy(hp + H, h + (size_t)b * T * H, (size_t)(T - 1) * H * sizeof(float));
+        }
+        memset(dc + (size_t)b0 * H, 0, (size_t)(b1 - b0) * H * sizeof(float));
+        for (int t = T - 1; t >= 0; t--) {
+            for (int b = b0; b < b1; b++)
+                memcpy(dht + (size_t)b * H, dh + ((size_t)b * T + t) * H, (size_t)H * sizeof(float));
+            if (t < T - 1)  // dht += dgates[b0:b1, t+1] @ w_hh
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b1 - b0, H, G, 1.0f,
+                            dgates + ((size_t)b0 * T + t + 1) * G, T * G, w_hh, H, 1.0f,
+                            dht + (size_t)b0 * H, H);
+            for (int b = b0; b < b1; b++) {
+                size_t row = (size_t)b * T + t;
+                const float *a = gates + row * G;
+                const float *ct = c + row * H;
+                // c_{-1} = 0: at t = 0 read the zero row hprev[b, 0] instead
+                const float *cp = t > 0 ? c + (row - 1) * H : hprev + (size_t)b * T * H;
+                const float *dhv = dht + (size_t)b * H;
+                float *dcv = dc + (size_t)b * H;
+                float *da = dgates + row * G;
+                lstm_cell_backward(da, dcv, a, ct, cp, dhv, H);
+            }
+        }
+    }
+
+    // weight gradients over all B*T rows at once
+    if (dw_ih)  // dw_ih += dgates^T @ inp
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, C, (int)rows, 1.0f, dgates, G,
+                    inp, C, 1.0f, dw_ih, C);
+    if (dinp)  // dinp += dgates @ w_ih
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, C, G, 1.0f, dgates, G,
+                    w_ih, C, 1.0f, dinp, C);
+    if (dw_hh && T > 1)  // dw_hh += dgates^T @ hprev
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, H, (int)rows, 1.0f, dgates, G,
+                    hprev, H, 1.0f, dw_hh, H);
+    if (db_ih || db_hh) {  // column sums of dgates; each thread owns a block of columns
+        const int CB = 64;
+        int nblocks = (G + CB - 1) / CB;
+        #pragma omp parallel for if (rows * G > 32768)
+        for (int blk = 0; blk < nblocks; blk++) {
+            int j0 = blk * CB, j1 = j0 + CB < G ? j0 + CB : G;
+            float acc[64];
+            for (int j = 0; j < j1 - j0; j++) acc[j] = 0.0f;
+            for (long r = 0; r < rows; r++) {
+                const float *d = dgates + (size_t)r * G;
+                #pragma omp simd
+                for (int j = j0; j < j1; j++) acc[j - j0] += d[j];
+            }
+            for (int j = j0; j < j1; j++) {
+                if (db_ih) db_ih[j] += acc[j - j0];
+                if (db_hh) db_hh[j] += acc[j - j0];
+            }
+        }
+    }
+}
