@@ -7,7 +7,7 @@
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build demo check test test-sanitize bench fixtures clean
+.PHONY: all setup build build-sanitize demo check test test-sanitize bench fixtures fuzz clean
 
 all: build demo
 
@@ -45,4 +45,15 @@ fixtures:
 	@/usr/bin/python3 tools/gen_fixtures.py tests/fixtures
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-fuzz
+
+# libFuzzer target for the safetensors reader (clang): FUZZ_RUNS executions,
+# seeded with the committed fixtures.
+FUZZ_RUNS ?= 1000000
+fuzz: setup
+	@mkdir -p build-fuzz/corpus
+	@cp tests/fixtures/*.safetensors build-fuzz/corpus/ 2>/dev/null || true
+	clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -Iinclude fuzz/fuzz_safetensors.c src/core/safetensors.c src/core/status.c \
+	  -ljansson -o build-fuzz/fuzz_safetensors
+	./build-fuzz/fuzz_safetensors -runs=$(FUZZ_RUNS) -max_len=4096 build-fuzz/corpus

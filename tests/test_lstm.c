@@ -218,7 +218,34 @@ static void test_torch(const char *name) {
     tdl_safetensors_free(&st);
 }
 
+/* A NaN in the input must reach the outputs of its batch row (training skips
+ * non-finite steps; a hidden NaN would be a silent wrong answer), and large
+ * pre-activations must saturate cleanly without NaN or infinity. */
+static void test_nonfinite(void) {
+    lstm_ctx x;
+    ctx_alloc(&x, 2, 3, 2, 4);
+    fill(x.inp, 12, -1, 1, 1);
+    fill(x.w_ih, 32, -0.5f, 0.5f, 2);
+    fill(x.w_hh, 64, -0.5f, 0.5f, 3);
+    x.inp[1] = NAN; /* batch row 0, step 0 */
+    lstm_loss(&x);
+    int row0_nan = 1, row1_finite = 1;
+    for (int i = 0; i < 12; i++) {
+        row0_nan &= isnan(x.h[i]);
+        row1_finite &= isfinite(x.h[12 + i]);
+    }
+    TDL_CHECK(row0_nan && row1_finite, "NaN input: row 0 all NaN %d, row 1 finite %d", row0_nan,
+              row1_finite);
+    x.inp[1] = 1e30f;
+    lstm_loss(&x);
+    int finite = 1;
+    for (int i = 0; i < 24; i++) finite &= isfinite(x.h[i]) && fabsf(x.h[i]) <= 1.0f;
+    TDL_CHECK(finite, "huge input gave a non-finite or out-of-range hidden state");
+    ctx_free(&x);
+}
+
 int main(void) {
+    test_nonfinite();
     test_fd(2, 4, 3, 5, 10);
     test_fd(3, 3, 1, 4, 20); /* C = 1 as the predictor's first layer; odd B split over threads */
     test_single_step();

@@ -33,7 +33,7 @@
  * |r| <= ln2/2, e^r by its Taylor polynomial to degree 7 (truncation < 1e-8
  * relative), times 2^n built in the exponent bits; within 2 ulp of expf for
  * x in [-87, 88], the input is clamped to that range (sigmoid and tanh only
- * need it there). */
+ * need it there); NaN stays NaN. */
 static inline float lstm_exp(float x) {
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
     float n = x * 1.44269504088896341f + 12582912.0f; /* round to nearest: 1.5 * 2^23 */
@@ -48,9 +48,12 @@ static inline float lstm_exp(float x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
+    /* A NaN input must come out NaN (training skips non-finite steps), and
+     * converting NaN to an integer is undefined: convert 0 instead. */
+    const int nan_in = x != x;
     union { int32_t i; float f; } scale;
-    scale.i = ((int32_t)n + 127) << 23;
-    return p * scale.f;
+    scale.i = ((nan_in ? 0 : (int32_t)n) + 127) << 23;
+    return nan_in ? x : p * scale.f;
 }
 
 static inline float lstm_sigmoid(float x) { return 1.0f / (1.0f + lstm_exp(-x)); }

@@ -1,0 +1,98 @@
+#!/bin/sh
+# bench/run.sh: run every benchmark twice in one session, with OpenBLAS's
+# AVX-512 kernels (tdl's default on a CPU that has them) and with its Haswell
+# AVX2 kernels, and write BENCHMARKS.md. Usage: sh bench/run.sh [OUT.md]
+# (from the repository root, after `make build`; `make bench` does both).
+set -eu
+OUT="${1:-BENCHMARKS.md}"
+BIN=build/bench
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+
+for prog in bench_sgemm bench_conv2d bench_lstm; do
+    [ -x "$BIN/$prog" ] || { echo "bench: $BIN/$prog missing: run 'make build' first" >&2; exit 1; }
+done
+
+run_both() { # NAME ARGS...: AVX-512 run then Haswell run, rows appended to $TMP/NAME
+    name="$1"; shift
+    echo "bench: $name (AVX-512 kernels)" >&2
+    env -u TDL_NO_AVX512 "$BIN/$name" "$@" >"$TMP/$name.avx512"
+    echo "bench: $name (Haswell kernels)" >&2
+    TDL_NO_AVX512=1 OPENBLAS_CORETYPE=Haswell "$BIN/$name" "$@" >"$TMP/$name.haswell"
+}
+
+run_both bench_sgemm 2048
+run_both bench_conv2d 2
+run_both bench_lstm
+
+# speedup HASWELL_FILE AVX512_FILE COLUMN: a markdown table joining the rows
+# of the two runs on (what, threads), with the first number of COLUMN (a
+# time) from each and their ratio.
+speedup() {
+    awk -F '|' -v col="$3" '
+        function trim(x) { gsub(/^ +| +$/, "", x); return x }
+        FNR == NR { split($col, v, " "); hw[trim($2) "|" trim($4)] = v[1]; next }
+        { k = trim($2) "|" trim($4); split($col, v, " ");
+          if (k in hw) printf "| %s | %s | %s ms | %s ms | %.2f x |\n", trim($2), trim($4), hw[k], v[1], hw[k] / v[1] }
+    ' "$1" "$2"
+}
+
+cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+cores="$(nproc)"
+mem="$(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
+blas="$(dpkg-query -W -f='${Package} ${Version}' libopenblas0-openmp 2>/dev/null || echo OpenBLAS)"
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+
+{
+    echo "# Benchmarks"
+    echo
+    echo "Measured by \`make bench\` (bench/run.sh), which runs every program in bench/"
+    echo "twice in one session: with the AVX-512 kernels tdl selects on its own, and with"
+    echo "\`TDL_NO_AVX512=1 OPENBLAS_CORETYPE=Haswell\` (OpenBLAS's AVX2 kernels, what this"
+    echo "machine's environment presets). Times are the best of several rounds of at least"
+    echo "0.3 s each; the machine is shared and noisy, so compare ratios from one run."
+    echo
+    echo "- date: $(date -u +%Y-%m-%d), commit $commit"
+    echo "- machine: $cpu, $cores cores, $mem; $blas"
+    echo
+    echo "## sgemm (cblas_sgemm, row-major, square)"
+    echo
+    echo "| product | kernels | threads | time | rate |"
+    echo "|---|---|---|---|---|"
+    cat "$TMP/bench_sgemm.avx512" "$TMP/bench_sgemm.haswell"
+    echo
+    echo "Speed-up of the AVX-512 kernels over the Haswell ones, same run:"
+    echo
+    echo "| product | threads | Haswell | AVX-512 | speed-up |"
+    echo "|---|---|---|---|---|"
+    speedup "$TMP/bench_sgemm.haswell" "$TMP/bench_sgemm.avx512" 5
+    echo
+    echo "## conv2d forward and backward, batch 64 (the UNet's shapes)"
+    echo
+    echo "Backward computes dinp, dweight and dbias (twice the forward's FLOPs)."
+    echo
+    echo "| shape (B x C x HxW -> OC) | kernels | threads | forward | backward |"
+    echo "|---|---|---|---|---|"
+    cat "$TMP/bench_conv2d.avx512" "$TMP/bench_conv2d.haswell"
+    echo
+    echo "Forward + backward speed-up of the AVX-512 kernels (backward times):"
+    echo
+    echo "| shape | threads | Haswell | AVX-512 | speed-up |"
+    echo "|---|---|---|---|---|"
+    speedup "$TMP/bench_conv2d.haswell" "$TMP/bench_conv2d.avx512" 6
+    echo
+    echo "## One LSTM training step of the predictor (batch 64, 7 steps, 1->128->64)"
+    echo
+    echo "Both layers forward and backward through time; the predictor's DFL epoch on"
+    echo "the 23V training rows is 168 such steps (plus LayerNorm, the head and Adam)."
+    echo
+    echo "| step | kernels | threads | time | rate | 168 steps |"
+    echo "|---|---|---|---|---|---|"
+    cat "$TMP/bench_lstm.avx512" "$TMP/bench_lstm.haswell"
+    echo
+    echo "| step | threads | Haswell | AVX-512 | speed-up |"
+    echo "|---|---|---|---|---|"
+    speedup "$TMP/bench_lstm.haswell" "$TMP/bench_lstm.avx512" 5
+} >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "bench: wrote $OUT" >&2
