@@ -7,6 +7,7 @@
 #include "tdl/params.h"
 #include "tdl/rng.h"
 #include "tdl/safetensors.h"
+#include "tdl/series.h"
 #include "tdl/status.h"
 #include "tdl/threads.h"
 

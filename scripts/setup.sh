@@ -5,7 +5,7 @@
 # needed only to regenerate the PyTorch fixtures with tools/gen_fixtures.py)
 set -eu
 
-PKGS="gcc make cmake pkg-config libopenblas-openmp-dev libjansson-dev"
+PKGS="gcc make cmake pkg-config libopenblas-openmp-dev libjansson-dev libcsv-dev"
 if [ "${1:-}" = "--with-torch" ]; then
     PKGS="$PKGS python3-torch python3-numpy"
 fi
