@@ -59,6 +59,28 @@ int main(void) {
     }
     TDL_CHECK(same, "values or moments differ after the round trip");
     tdl_params_free(&q);
+    tdl_safetensors st;
+    TDL_CHECK(tdl_safetensors_read(&st, path) == TDL_OK, "reopen");
+    TDL_CHECK(tdl_safetensors_meta(&st, "tdl_format") &&
+                  strcmp(tdl_safetensors_meta(&st, "tdl_format"), "1") == 0 &&
+                  tdl_safetensors_meta(&st, "epoch") && st.meta_count == 3,
+              "metadata: tdl_format and the caller's pairs expected");
+    tdl_safetensors_free(&st);
+
+    /* A future format version is refused. */
+    const char *future[] = {"tdl_format", "99"};
+    int64_t s8[1] = {8};
+    float zeros[8] = {0};
+    tdl_st_entry one = {"x", 1, s8, zeros};
+    TDL_CHECK(tdl_safetensors_write(path, &one, 1, future, 1) == TDL_OK, "write future");
+    tdl_params_init(&q);
+    tdl_params_add(&q, "x", 1, s8, 1);
+    tdl_params_alloc(&q);
+    TDL_CHECK(tdl_params_load(&q, path, 0) == TDL_ERR_UNSUPPORTED &&
+                  strstr(tdl_last_error(), "format 99"),
+              "future format accepted: %s", tdl_last_error());
+    tdl_params_free(&q);
+    TDL_CHECK(tdl_params_save(&p, path, meta, 2, 1) == TDL_OK, "save again");
 
     /* Weights only from a file with optimiser state: extra tensors refused. */
     make_table(&q, 8);

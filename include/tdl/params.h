@@ -72,14 +72,21 @@ void tdl_params_zero_grad(tdl_params *p);
 /* NULL-safe. */
 void tdl_params_free(tdl_params *p);
 
+/* The model-file format version tdl writes as metadata "tdl_format". */
+#define TDL_FORMAT_VERSION 1
+
 /* Save the values (and, with optimizer != 0, Adam's moments as
- * "adam.m.<name>" and "adam.v.<name>") with metadata pairs, atomically. */
+ * "adam.m.<name>" and "adam.v.<name>") with metadata pairs (the caller's
+ * config, step, RNG state...; meta[2i] = key, meta[2i+1] = value), atomically.
+ * "tdl_format" = TDL_FORMAT_VERSION is added to the metadata. */
 tdl_status tdl_params_save(const tdl_params *p, const char *path, const char *const *meta,
                            int n_meta, int optimizer);
 
 /* Load values (and moments with optimizer != 0) from an opened file: every
  * tensor of the table must be present with its exact shape, and the file
- * must hold no other tensors (TDL_ERR_SHAPE names the first mismatch). */
+ * must hold no other tensors (TDL_ERR_SHAPE names the first mismatch). A file
+ * without "tdl_format" (e.g. a PyTorch export) is accepted; one with a
+ * version other than TDL_FORMAT_VERSION is refused (TDL_ERR_UNSUPPORTED). */
 tdl_status tdl_params_load_from(tdl_params *p, const tdl_safetensors *st, int optimizer);
 
 /* Read path and load it as above; messages start with the path. */

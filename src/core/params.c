@@ -120,7 +120,25 @@ tdl_status tdl_params_save(const tdl_params *p, const char *path, const char *co
                                   (k == 0 ? p->m : p->v) + t->offset};
         }
     }
-    tdl_status s = tdl_safetensors_write(path, e, n, meta, n_meta);
+    /* Metadata: tdl_format first, then the caller's pairs. */
+    const char **m = calloc((size_t)(2 * n_meta + 2), sizeof *m);
+    tdl_status s;
+    if (!m) {
+        s = tdl_error(TDL_ERR_NOMEM, "out of memory");
+    } else {
+        char version[16];
+        snprintf(version, sizeof version, "%d", TDL_FORMAT_VERSION);
+        int k = 0;
+        m[k++] = "tdl_format";
+        m[k++] = version;
+        for (int i = 0; i < n_meta; i++) {
+            if (strcmp(meta[2 * i], "tdl_format") == 0) continue;
+            m[k++] = meta[2 * i];
+            m[k++] = meta[2 * i + 1];
+        }
+        s = tdl_safetensors_write(path, e, n, m, k / 2);
+    }
+    free(m);
     free(e);
     free(names);
     return s;
@@ -128,6 +146,12 @@ tdl_status tdl_params_save(const tdl_params *p, const char *path, const char *co
 
 tdl_status tdl_params_load_from(tdl_params *p, const tdl_safetensors *st, int optimizer) {
     TDL_ASSERT(p->mem, "tdl_params_load before tdl_params_alloc");
+    const char *format = tdl_safetensors_meta(st, "tdl_format");
+    char version[16];
+    snprintf(version, sizeof version, "%d", TDL_FORMAT_VERSION);
+    if (format && strcmp(format, version) != 0)
+        return tdl_error(TDL_ERR_UNSUPPORTED, "model file format %.32s, this tdl reads format %s "
+                         "(written by another tdl version?)", format, version);
     int expected = p->count * (optimizer ? 3 : 1);
     for (int i = 0; i < p->count; i++) {
         const tdl_param *t = &p->items[i];
