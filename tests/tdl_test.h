@@ -66,6 +66,19 @@ static inline int tdl_test_allclose(const char *what, const float *got, const fl
     return ok;
 }
 
+/* accum (a gradient buffer that started as base and received one backward
+ * call) must equal base + fresh (the same call into zeros): backward adds.
+ * A kernel that overwrote would be off by base, which is of order 1. */
+static inline int tdl_test_check_adds(const char *what, const float *accum, const float *base,
+                                      const float *fresh, size_t n) {
+    float *want = (float *)calloc(n ? n : 1, sizeof(float));
+    if (!want) { fprintf(stderr, "out of memory\n"); exit(2); }
+    for (size_t i = 0; i < n; i++) want[i] = base[i] + fresh[i];
+    int ok = tdl_test_allclose(what, accum, want, n, 1e-5, 1e-5);
+    free(want);
+    return ok;
+}
+
 /* A scalar loss of the kernel's inputs, computed in double (typically
  * sum(out * R) for a fixed random R). */
 typedef double (*tdl_test_loss_fn)(void *ctx);

@@ -23,14 +23,6 @@
 #define PT_ATOL 1e-5
 #define PT_RTOL 1e-4
 
-static void check_adds(const char *what, const float *accum, const float *base,
-                       const float *fresh, size_t n) {
-    float *want = tdl_test_floats(n);
-    for (size_t i = 0; i < n; i++) want[i] = base[i] + fresh[i];
-    tdl_test_allclose(what, accum, want, n, 1e-5, 1e-5);
-    free(want);
-}
-
 /* ------------------------------------------------------ attention kernel */
 typedef struct {
     int B, C, N;
@@ -77,9 +69,9 @@ static void test_fd(int B, int C, int N) {
     memcpy(av, base, n * sizeof(float));
     att_loss(&c);
     tdl_attention_backward(aq, ak, av, c.r, c.q, c.k, c.v, c.att, scratch, B, C, N);
-    check_adds("attention adds dq", aq, base, dq, n);
-    check_adds("attention adds dk", ak, base, dk, n);
-    check_adds("attention adds dv", av, base, dv, n);
+    tdl_test_check_adds("attention adds dq", aq, base, dq, n);
+    tdl_test_check_adds("attention adds dk", ak, base, dk, n);
+    tdl_test_check_adds("attention adds dv", av, base, dv, n);
     memset(aq, 0, n * sizeof(float));
     memset(av, 0, n * sizeof(float));
     tdl_attention_backward(aq, NULL, NULL, c.r, c.q, c.k, c.v, c.att, scratch, B, C, N);

@@ -33,16 +33,6 @@ static double conv_loss(void *p) {
     return tdl_test_dot(c->out, c->r, c->nout);
 }
 
-/* accum (started from base) must equal base + fresh: backward adds. A kernel
- * that overwrote would be off by the base, which is of order 1. */
-static void check_adds(const char *what, const float *accum, const float *base,
-                       const float *fresh, size_t n) {
-    float *want = tdl_test_floats(n);
-    for (size_t i = 0; i < n; i++) want[i] = base[i] + fresh[i];
-    tdl_test_allclose(what, accum, want, n, 1e-5, 1e-5);
-    free(want);
-}
-
 static void test_fd(int B, int C, int H, int W, int OC, int K, int S, int P) {
     conv_ctx c = {0};
     c.s = (tdl_conv2d_shape){B, C, H, W, OC, K, S, P};
@@ -74,9 +64,9 @@ static void test_fd(int B, int C, int H, int W, int OC, int K, int S, int P) {
     memcpy(a_w, base + nin, nw * sizeof(float));
     memcpy(a_b, base + nin + nw, (size_t)OC * sizeof(float));
     tdl_conv2d_backward(a_inp, a_w, a_b, c.r, c.inp, c.weight, &c.s, c.work);
-    check_adds("conv2d adds dinp", a_inp, base, dinp, nin);
-    check_adds("conv2d adds dweight", a_w, base + nin, dw, nw);
-    check_adds("conv2d adds dbias", a_b, base + nin + nw, db, (size_t)OC);
+    tdl_test_check_adds("conv2d adds dinp", a_inp, base, dinp, nin);
+    tdl_test_check_adds("conv2d adds dweight", a_w, base + nin, dw, nw);
+    tdl_test_check_adds("conv2d adds dbias", a_b, base + nin + nw, db, (size_t)OC);
     float *only = tdl_test_floats(nin);
     tdl_conv2d_backward(only, NULL, NULL, c.r, c.inp, c.weight, &c.s, c.work);
     tdl_test_allclose("conv2d dinp alone", only, dinp, nin, 0.0, 0.0);

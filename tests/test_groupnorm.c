@@ -31,16 +31,6 @@ static double gn_loss(void *p) {
     return tdl_test_dot(c->out, c->r, (size_t)c->B * c->C * c->S);
 }
 
-/* accum (started from base) must equal base + fresh: backward adds. A kernel
- * that overwrote would be off by the base, which is of order 1. */
-static void check_adds(const char *what, const float *accum, const float *base,
-                       const float *fresh, size_t n) {
-    float *want = tdl_test_floats(n);
-    for (size_t i = 0; i < n; i++) want[i] = base[i] + fresh[i];
-    tdl_test_allclose(what, accum, want, n, 1e-5, 1e-5);
-    free(want);
-}
-
 static void test_fd(int B, int C, int S, int G) {
     printf("-- groupnorm FD B=%d C=%d S=%d G=%d\n", B, C, S, G);
     const size_t n = (size_t)B * C * S;
@@ -73,9 +63,9 @@ static void test_fd(int B, int C, int S, int G) {
     memcpy(a_b, base + C, (size_t)C * sizeof(float));
     gn_loss(&c);
     tdl_groupnorm_backward(a_inp, a_w, a_b, c.r, c.inp, c.weight, c.mean, c.rstd, B, C, S, G);
-    check_adds("groupnorm adds dinp", a_inp, base, dinp, n);
-    check_adds("groupnorm adds dweight", a_w, base, dw, (size_t)C);
-    check_adds("groupnorm adds dbias", a_b, base + C, db, (size_t)C);
+    tdl_test_check_adds("groupnorm adds dinp", a_inp, base, dinp, n);
+    tdl_test_check_adds("groupnorm adds dweight", a_w, base, dw, (size_t)C);
+    tdl_test_check_adds("groupnorm adds dbias", a_b, base + C, db, (size_t)C);
     /* NULL gradients are skipped; the others are unchanged. */
     float *only = tdl_test_floats(n);
     tdl_groupnorm_backward(only, NULL, NULL, c.r, c.inp, c.weight, c.mean, c.rstd, B, C, S, G);
