@@ -3,7 +3,9 @@
 #define TDL_H
 
 #include "tdl/adam.h"
+#include "tdl/distance.h"
 #include "tdl/nn.h"
+#include "tdl/noise.h"
 #include "tdl/params.h"
 #include "tdl/rng.h"
 #include "tdl/safetensors.h"
