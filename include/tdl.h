@@ -3,6 +3,7 @@
 #define TDL_H
 
 #include "tdl/adam.h"
+#include "tdl/csv.h"
 #include "tdl/distance.h"
 #include "tdl/nn.h"
 #include "tdl/noise.h"
@@ -10,6 +11,7 @@
 #include "tdl/rng.h"
 #include "tdl/safetensors.h"
 #include "tdl/series.h"
+#include "tdl/slots.h"
 #include "tdl/status.h"
 #include "tdl/threads.h"
 
