@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tdl/csv.h"
 #include "tdl/distance.h"
 #include "tdl/series.h"
 #include "tdl_test.h"
@@ -17,32 +18,16 @@
 #define TDL_SOURCE_DIR "."
 #endif
 
-/* Until the CSV reader (branch data-csv) is merged: the ContextTokens
- * column of these well-formed files, found by its header position. */
+/* The ContextTokens column through the library's CSV reader. */
 static int load(tdl_series *s, const char *dir, const char *name) {
-    char path[4096], line[512];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    int col = -1;
-    if (fgets(line, sizeof line, f)) {
-        int k = 0;
-        for (char *tok = strtok(line, ",\r\n"); tok; tok = strtok(NULL, ",\r\n"), k++)
-            if (strcmp(tok, "ContextTokens") == 0) col = k;
+    tdl_csv_info info;
+    if (tdl_csv_read_series(path, NULL, s, &info) != TDL_OK) {
+        printf("     %s\n", tdl_last_error());
+        return 0;
     }
-    size_t cap = 1 << 17, n = 0;
-    double *v = malloc(cap * sizeof *v);
-    while (col >= 0 && fgets(line, sizeof line, f)) {
-        char *p = line;
-        for (int k = 0; k < col && p; k++) p = strchr(p, ','), p = p ? p + 1 : NULL;
-        if (!p) break;
-        if (n == cap) v = realloc(v, (cap *= 2) * sizeof *v);
-        v[n++] = strtod(p, NULL);
-    }
-    fclose(f);
-    s->v = v;
-    s->n = n;
-    return col >= 0;
+    return info.empty_cells == 0;
 }
 
 static const struct {

@@ -32,5 +32,6 @@ int tdl_cmd_info(int argc, char **argv);
 int tdl_cmd_inspect(int argc, char **argv);
 int tdl_cmd_data(int argc, char **argv);
 int tdl_cmd_data_slots(int argc, char **argv);
+int tdl_cmd_data_info(int argc, char **argv);
 
 #endif

@@ -1,6 +1,5 @@
 /* cmd_data.c: `tdl data SUBCOMMAND`: workload series and request logs.
- * Only "slots" is wired here; "info" (tdl_cmd_data_info, cmd_data_info.c)
- * joins the table when the data-series branch is merged. */
+ * Subcommands: slots (cmd_data_slots.c), info (cmd_data_info.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +7,7 @@
 
 static const char data_usage[] =
     "usage: tdl data SUBCOMMAND [ARGS...]\n"
+    "  info    values, rows, range, mean, std, period, W1 to a training series\n"
     "  slots   sum a raw request log's tokens into fixed time slots\n"
     "`tdl data SUBCOMMAND --help` for each.\n";
 
@@ -17,6 +17,7 @@ typedef struct {
 } data_command;
 
 static const data_command data_commands[] = {
+    {"info", tdl_cmd_data_info},
     {"slots", tdl_cmd_data_slots},
 };
 
