@@ -3,11 +3,15 @@
 #define TDL_H
 
 #include "tdl/adam.h"
+#include "tdl/csv.h"
+#include "tdl/distance.h"
 #include "tdl/nn.h"
+#include "tdl/noise.h"
 #include "tdl/params.h"
 #include "tdl/rng.h"
 #include "tdl/safetensors.h"
 #include "tdl/series.h"
+#include "tdl/slots.h"
 #include "tdl/status.h"
 #include "tdl/threads.h"
 

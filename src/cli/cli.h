@@ -30,5 +30,8 @@ int tdl_cli_parse_double(const char *usage, const char *option, const char *text
 /* The subcommands: argv[0] is the command name. */
 int tdl_cmd_info(int argc, char **argv);
 int tdl_cmd_inspect(int argc, char **argv);
+int tdl_cmd_data(int argc, char **argv);
+int tdl_cmd_data_slots(int argc, char **argv);
+int tdl_cmd_data_info(int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ static const char main_usage[] =
     "commands:\n"
     "  info       the build, its BLAS kernels, threads and CPU\n"
     "  inspect    validate a .safetensors model file and list its tensors\n"
+    "  data       workload series: `data info` describes series (period, W1), `data\n"
+    "             slots` sums a request log into time slots\n"
     "\n"
     "options:\n"
     "  --threads N   threads for OpenMP and OpenBLAS together (default: TDL_THREADS\n"
@@ -36,6 +38,7 @@ typedef struct {
 static const tdl_command commands[] = {
     {"info", tdl_cmd_info},
     {"inspect", tdl_cmd_inspect},
+    {"data", tdl_cmd_data},
 };
 
 int main(int argc, char **argv) {

@@ -1,0 +1,163 @@
+/* cmd_data_info.c: `tdl data info`: what a workload series holds: values,
+ * rows of 28, range, mean, spread, repetition, and its distance to a
+ * training series. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "tdl/csv.h"
+#include "tdl/distance.h"
+#include "tdl/series.h"
+
+static const char data_info_usage[] =
+    "usage: tdl data info FILE... [--against TRAIN] [--column NAME] [--json]\n"
+    "  For each CSV series: values, rows of 28 (tail dropped), min, max, mean,\n"
+    "  std (population), the period if the series repeats exactly (at least two\n"
+    "  full repeats), and with --against the normalised 1-Wasserstein distance to\n"
+    "  TRAIN (each whole series min-max scaled to [0, 1] by its own range).\n"
+    "  --against TRAIN   the training series to compare with (e.g. 23V.csv)\n"
+    "  --column NAME     the numeric column (default ContextTokens)\n"
+    "  --json            one JSON object instead of a table\n"
+    "  Empty cells become the series mean (a warning counts them).\n";
+
+typedef struct {
+    const char *path;
+    size_t n, period;
+    tdl_series_stats st;
+    double w1; /* to TRAIN, or -1 */
+} info_row;
+
+static int load(const char *path, const char *column, tdl_series *s) {
+    tdl_csv_options opt = {column, 0};
+    tdl_csv_info ci;
+    memset(&ci, 0, sizeof ci);
+    if (tdl_csv_read_series(path, &opt, s, &ci) != TDL_OK) {
+        char hint[256];
+        snprintf(hint, sizeof hint, "FILE must be a CSV with a header and a numeric column '%s'",
+                 column ? column : "ContextTokens");
+        return tdl_cli_fail(tdl_last_error(), hint);
+    }
+    if (ci.empty_cells)
+        fprintf(stderr,
+                "tdl: warning: %s: %zu empty cell%s replaced by the series mean (first at line "
+                "%zu)\n",
+                path, ci.empty_cells, ci.empty_cells == 1 ? "" : "s", ci.first_empty_line);
+    return 0;
+}
+
+static int describe(info_row *row, const char *path, const char *column, const tdl_series *train) {
+    tdl_series s = {NULL, 0};
+    if (load(path, column, &s)) return TDL_EXIT_FAIL;
+    row->path = path;
+    row->n = s.n;
+    row->w1 = -1.0;
+    tdl_status st = tdl_series_stats_compute(&s, &row->st);
+    if (st == TDL_OK) st = tdl_series_period(&s, &row->period);
+    if (st == TDL_OK && train)
+        st = tdl_distance_w1_normalized(s.v, s.n, train->v, train->n, &row->w1);
+    tdl_series_free(&s);
+    if (st != TDL_OK) return tdl_cli_fail(tdl_last_error(), path);
+    return 0;
+}
+
+static int print_json(const info_row *rows, size_t k, const char *against, const char *column) {
+    json_t *root = json_object(), *files = json_array();
+    json_object_set_new(root, "column", json_string(column ? column : "ContextTokens"));
+    json_object_set_new(root, "against", against ? json_string(against) : json_null());
+    for (size_t i = 0; i < k; i++) {
+        const info_row *r = &rows[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "file", json_string(r->path));
+        json_object_set_new(o, "values", json_integer((json_int_t)r->n));
+        json_object_set_new(o, "rows28", json_integer((json_int_t)tdl_rows_count(r->n)));
+        json_object_set_new(o, "min", json_real(r->st.min));
+        json_object_set_new(o, "max", json_real(r->st.max));
+        json_object_set_new(o, "mean", json_real(r->st.mean));
+        json_object_set_new(o, "std", json_real(r->st.std));
+        json_object_set_new(o, "period", r->period ? json_integer((json_int_t)r->period) : json_null());
+        if (against) json_object_set_new(o, "w1", json_real(r->w1));
+        json_array_append_new(files, o);
+    }
+    json_object_set_new(root, "files", files);
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    if (!text) return tdl_cli_fail("out of memory writing JSON", NULL);
+    puts(text);
+    free(text);
+    return TDL_EXIT_OK;
+}
+
+static void print_table(const info_row *rows, size_t k, const char *against) {
+    int w = 4;
+    for (size_t i = 0; i < k; i++) {
+        int len = (int)strlen(rows[i].path);
+        if (len > w) w = len;
+    }
+    printf("%-*s %8s %7s %12s %12s %12s %12s %7s%s\n", w, "file", "values", "rows28", "min", "max",
+           "mean", "std", "period", against ? "  W1" : "");
+    for (size_t i = 0; i < k; i++) {
+        const info_row *r = &rows[i];
+        char period[32] = "-", w1[32] = "";
+        if (r->period) snprintf(period, sizeof period, "%zu", r->period);
+        if (against) snprintf(w1, sizeof w1, "  %.4f", r->w1);
+        printf("%-*s %8zu %7zu %12.10g %12.10g %12.2f %12.2f %7s%s\n", w, r->path, r->n,
+               tdl_rows_count(r->n), r->st.min, r->st.max, r->st.mean, r->st.std, period, w1);
+    }
+    if (against)
+        printf("W1: normalised 1-Wasserstein distance to %s (each series scaled to [0, 1] by its "
+               "own range)\n", against);
+}
+
+int tdl_cmd_data_info(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"against", required_argument, NULL, 'a'},
+        {"column", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *against = NULL, *column = NULL;
+    int json = 0, c;
+    /* 0, not 1: GNU getopt re-initialises (main parsed with '+', which
+     * would stop at the first FILE) and permutes FILEs after the options */
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a': against = optarg; break;
+        case 'c':
+            if (!*optarg) return tdl_cli_usage_error(data_info_usage, "--column needs a name");
+            column = optarg;
+            break;
+        case 'j': json = 1; break;
+        case 'h': fputs(data_info_usage, stdout); return TDL_EXIT_OK;
+        case ':':
+            return tdl_cli_usage_error(data_info_usage, "%s needs a value", argv[optind - 1]);
+        default:
+            return tdl_cli_usage_error(data_info_usage, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) return tdl_cli_usage_error(data_info_usage, "expected at least one FILE");
+
+    tdl_series train = {NULL, 0};
+    if (against && load(against, column, &train)) return TDL_EXIT_FAIL;
+    size_t k = (size_t)(argc - optind);
+    info_row *rows = calloc(k, sizeof *rows);
+    if (!rows) {
+        tdl_series_free(&train);
+        return tdl_cli_fail("out of memory", NULL);
+    }
+    int rc = TDL_EXIT_OK;
+    for (size_t i = 0; i < k && rc == TDL_EXIT_OK; i++)
+        rc = describe(&rows[i], argv[optind + (int)i], column, against ? &train : NULL);
+    tdl_series_free(&train);
+    if (rc == TDL_EXIT_OK) {
+        if (json) rc = print_json(rows, k, against, column);
+        else print_table(rows, k, against);
+    }
+    free(rows);
+    return rc;
+}
