@@ -9,6 +9,7 @@
 #include "tdl/safetensors.h"
 #include "tdl/series.h"
 #include "tdl/status.h"
+#include "tdl/synth.h"
 #include "tdl/threads.h"
 
 #endif

@@ -17,6 +17,7 @@ static const char main_usage[] =
     "commands:\n"
     "  info       the build, its BLAS kernels, threads and CPU\n"
     "  inspect    validate a .safetensors model file and list its tensors\n"
+    "  synth      write a synthetic token workload series (fitted profiles)\n"
     "\n"
     "options:\n"
     "  --threads N   threads for OpenMP and OpenBLAS together (default: TDL_THREADS\n"
@@ -36,6 +37,7 @@ typedef struct {
 static const tdl_command commands[] = {
     {"info", tdl_cmd_info},
     {"inspect", tdl_cmd_inspect},
+    {"synth", tdl_cmd_synth},
 };
 
 int main(int argc, char **argv) {
