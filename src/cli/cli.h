@@ -33,5 +33,6 @@ int tdl_cmd_inspect(int argc, char **argv);
 int tdl_cmd_data(int argc, char **argv);
 int tdl_cmd_data_slots(int argc, char **argv);
 int tdl_cmd_data_info(int argc, char **argv);
+int tdl_cmd_synth(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const char main_usage[] =
     "  inspect    validate a .safetensors model file and list its tensors\n"
     "  data       workload series: `data info` describes series (period, W1), `data\n"
     "             slots` sums a request log into time slots\n"
+    "  synth      write a synthetic token workload series (fitted profiles)\n"
     "\n"
     "options:\n"
     "  --threads N   threads for OpenMP and OpenBLAS together (default: TDL_THREADS\n"
@@ -39,6 +40,7 @@ static const tdl_command commands[] = {
     {"info", tdl_cmd_info},
     {"inspect", tdl_cmd_inspect},
     {"data", tdl_cmd_data},
+    {"synth", tdl_cmd_synth},
 };
 
 int main(int argc, char **argv) {
