@@ -155,6 +155,13 @@ static void test_good_files(void) {
               "TIMESTAMP column: %s", tdl_last_error());
     free(text);
 
+    /* The mean for empty cells when the plain sum would overflow. */
+    static const char huge[] = "ContextTokens\n1.5e308\n\"\"\n1.5e308\n";
+    st = tdl_csv_parse_series(huge, sizeof huge - 1, "huge", NULL, &s, &info);
+    TDL_CHECK(st == TDL_OK && s.n == 3 && s.v[1] == 1.5e308 && info.empty_cells == 1,
+              "huge values: %s n=%zu v1=%g", tdl_last_error(), s.n, s.n > 1 ? s.v[1] : 0.0);
+    tdl_series_free(&s);
+
     st = tdl_csv_read_series(DATA "/does_not_exist.csv", NULL, &s, NULL);
     TDL_CHECK(st == TDL_ERR_IO && strstr(tdl_last_error(), "cannot open"), "missing file: %s",
               tdl_last_error());
