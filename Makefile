@@ -47,13 +47,24 @@ fixtures:
 clean:
 	rm -rf build build-sanitize build-fuzz
 
-# libFuzzer target for the safetensors reader (clang): FUZZ_RUNS executions,
-# seeded with the committed fixtures.
+# libFuzzer targets (clang) for every reader: safetensors, CSV series, request
+# logs. `make fuzz` builds them and runs each for FUZZ_RUNS executions,
+# seeded with the committed fixtures and test files.
 FUZZ_RUNS ?= 1000000
+FUZZ_CC = clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -Iinclude
 fuzz: setup
-	@mkdir -p build-fuzz/corpus
+	@mkdir -p build-fuzz/corpus build-fuzz/corpus-csv build-fuzz/corpus-slots
 	@cp tests/fixtures/*.safetensors build-fuzz/corpus/ 2>/dev/null || true
-	clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -Iinclude fuzz/fuzz_safetensors.c src/core/safetensors.c src/core/status.c \
+	@for f in tests/data/*.csv tests/data/bad/*.csv; do \
+	  printf '\000' | cat - "$$f" >"build-fuzz/corpus-csv/$$(basename $$f)"; \
+	  printf '\000' | cat - "$$f" >"build-fuzz/corpus-slots/$$(basename $$f)"; done
+	$(FUZZ_CC) fuzz/fuzz_safetensors.c src/core/safetensors.c src/core/status.c \
 	  -ljansson -o build-fuzz/fuzz_safetensors
+	$(FUZZ_CC) fuzz/fuzz_csv.c src/data/csv.c src/data/series.c src/core/status.c \
+	  -lcsv -lm -o build-fuzz/fuzz_csv
+	$(FUZZ_CC) fuzz/fuzz_slots.c src/data/slots.c src/data/csv.c src/data/series.c \
+	  src/core/status.c -lcsv -lm -o build-fuzz/fuzz_slots
 	./build-fuzz/fuzz_safetensors -runs=$(FUZZ_RUNS) -max_len=4096 build-fuzz/corpus
+	./build-fuzz/fuzz_csv -runs=$(FUZZ_RUNS) -max_len=4096 -dict=fuzz/csv.dict build-fuzz/corpus-csv
+	./build-fuzz/fuzz_slots -runs=$(FUZZ_RUNS) -max_len=4096 -dict=fuzz/csv.dict build-fuzz/corpus-slots

@@ -56,7 +56,9 @@ tdl_status tdl_csv_scan_file(const char *path, tdl_csv_record_fn fn, void *ctx);
  * exponent; no hex, no NaN or infinity, no thousands separators. Returns 0
  * and *out >= 0 (finite) on success, 1 if the text is empty or blank, -1 on
  * failure with *why set to a short reason ("is not a number", "is negative",
- * "is NaN", "is infinite", "is out of range"). */
+ * "is NaN", "is infinite", "is out of range"). The text need not be
+ * NUL-terminated. Converted with strtod, so the C locale's '.' is assumed
+ * (tdl never calls setlocale). */
 int tdl_csv_number(const char *text, size_t len, double *out, const char **why);
 
 /* Options of the series reader; zero-initialise for the defaults. */

@@ -56,7 +56,7 @@ int tdl_cmd_data_slots(int argc, char **argv) {
     tdl_slots s;
     if (tdl_slots_read(in_path, &opt, &s) != TDL_OK)
         return tdl_cli_fail(tdl_last_error(),
-                            "a request log needs a header with TIMESTAMP and ContextTokens");
+                            "see `tdl data slots --help` for the columns and timestamps it reads");
     if (tdl_slots_write(&s, out_path) != TDL_OK) {
         tdl_slots_free(&s);
         return tdl_cli_fail(tdl_last_error(), "is the output directory writable?");

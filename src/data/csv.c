@@ -279,13 +279,21 @@ int tdl_csv_number(const char *text, size_t len, double *out, const char **why) 
         *why = "is not a number";
         return -1;
     }
-    /* The syntax is a subset of strtod's, and s[n] is a space, tab or the
-     * terminating NUL, so strtod reads exactly these n bytes. Exponent
-     * digits are bounded by strtod itself (ERANGE). */
+    /* The syntax is a subset of strtod's: convert a NUL-terminated copy (the
+     * caller's text need not be terminated), which strtod reads whole. */
+    char small[128], *copy = n < sizeof small ? small : malloc(n + 1);
+    if (!copy) {
+        *why = "is too long to convert (out of memory)";
+        return -1;
+    }
+    memcpy(copy, s, n);
+    copy[n] = '\0';
     char *end;
     errno = 0;
-    double v = strtod(s, &end);
-    if (end != s + n) {
+    double v = strtod(copy, &end);
+    int whole = end == copy + n;
+    if (copy != small) free(copy);
+    if (!whole) {
         *why = "is not a number";
         return -1;
     }
@@ -418,7 +426,16 @@ static tdl_status series_finish(series_ctx *c, tdl_status s, const char *name, t
         return s;
     }
     if (c->empty) {
-        double mean = c->sum / (double)(c->n - c->empty);
+        size_t k = c->n - c->empty;
+        double mean = c->sum / (double)k;
+        if (!isfinite(mean)) {
+            /* The sum overflowed (values near DBL_MAX): a running mean of
+             * non-negative values cannot. */
+            mean = 0;
+            k = 0;
+            for (size_t i = 0; i < c->n; i++)
+                if (!isnan(c->v[i])) mean += (c->v[i] - mean) / (double)++k;
+        }
         for (size_t i = 0; i < c->n; i++)
             if (isnan(c->v[i])) c->v[i] = mean;
     }

@@ -263,6 +263,22 @@ static tdl_status slots_record(const tdl_csv_record *r, void *vctx, int *stop) {
     return TDL_OK;
 }
 
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median request time (the first request's on out-of-memory: only for a message). */
+static int64_t median_time(const slots_ctx *c) {
+    int64_t *t = malloc(c->n * sizeof *t);
+    if (!t) return c->sec[0];
+    memcpy(t, c->sec, c->n * sizeof *t);
+    qsort(t, c->n, sizeof *t, cmp_i64);
+    int64_t m = t[c->n / 2];
+    free(t);
+    return m;
+}
+
 static tdl_status slots_sum(slots_ctx *c, tdl_status s, const char *name, int64_t S,
                             size_t max_slots, tdl_slots *out) {
     if (s != TDL_OK) return s;
@@ -284,11 +300,14 @@ static tdl_status slots_sum(slots_ctx *c, tdl_status s, const char *name, int64_
         char t0[32], t1[32];
         tdl_time_format(c->sec[lo], t0);
         tdl_time_format(c->sec[hi], t1);
+        /* Blame the end farther from the median time: the likely stray row. */
+        int64_t med = median_time(c);
+        size_t bad = (uint64_t)(med - c->sec[lo]) > (uint64_t)(c->sec[hi] - med) ? lo : hi;
         return tdl_error(TDL_ERR_FORMAT,
                          "%s:%zu: the requests run from %s (line %zu) to %s (line %zu), %llu "
                          "slots of %lld s, more than the limit of %zu (a stray timestamp? or use "
                          "longer slots)",
-                         name, c->line[hi], t0, c->line[lo], t1, c->line[hi],
+                         name, c->line[bad], t0, c->line[lo], t1, c->line[hi],
                          (unsigned long long)nslots, (long long)S, max_slots);
     }
     TDL_TRY(tdl_series_alloc(&out->tokens, (size_t)nslots));
