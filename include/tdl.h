@@ -5,6 +5,7 @@
 #include "tdl/adam.h"
 #include "tdl/nn.h"
 #include "tdl/params.h"
+#include "tdl/provision.h"
 #include "tdl/rng.h"
 #include "tdl/safetensors.h"
 #include "tdl/series.h"
