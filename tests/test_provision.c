@@ -267,11 +267,14 @@ static void test_kinks(const tdl_provision_params *p) {
     TDL_CHECK(left == 0.0 && g < 0.0, "lower clamp is a kink (left %.3g)", left);
 
     /* 3. the upper clamp: the first forecast whose decision is exactly a_max */
-    double r = tdl_provision_ratio(p);
-    yh = p->a_min + (p->a_max - p->a_min) / r;
-    while (tdl_provision_decide(p, rule, yh) < p->a_max) yh = nextafter(yh, INFINITY);
-    while (tdl_provision_decide(p, rule, nextafter(yh, -INFINITY)) >= p->a_max)
-        yh = nextafter(yh, -INFINITY);
+    /* bisection between a forecast below the clamp and one above it */
+    double lo = p->a_min, hi = 1e9;
+    for (int it = 0; it < 2000 && nextafter(lo, INFINITY) < hi; it++) {
+        double mid = lo + (hi - lo) / 2;
+        if (tdl_provision_decide(p, rule, mid) < p->a_max) lo = mid;
+        else hi = mid;
+    }
+    yh = hi;
     y = 300000.0;
     g = tdl_provision_grad(p, rule, yh, y, 1.0, 0.0);
     double gprev = tdl_provision_grad(p, rule, nextafter(yh, -INFINITY), y, 1.0, 0.0);
