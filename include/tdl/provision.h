@@ -31,6 +31,11 @@
  * a_min and beats the EXACT rule by less than eta * 1e-8 in loss; the rule
  * keeps the spec's closed form there.
  *
+ * Not reproduced: the authors' oracle also evaluates x = clamp(y) and, when
+ * that gives a lower loss averaged over the batch, reports ITS loss while
+ * keeping the rule's capacity. With realistic batches the rule wins and the
+ * two agree; here the oracle is always the rule applied to y.
+ *
  * The parameters must have passed tdl_provision_check before any other
  * function is called with them; the scalar functions do not check again.
  * Everything is double.
