@@ -15,6 +15,7 @@ static const char main_usage[] =
     "decision cost, robust to distribution shift through a diffusion model.\n"
     "\n"
     "commands:\n"
+    "  decide     the capacity to provision for a forecast; loss and regret\n"
     "  info       the build, its BLAS kernels, threads and CPU\n"
     "  inspect    validate a .safetensors model file and list its tensors\n"
     "  data       workload series: `data info` describes series (period, W1), `data\n"
@@ -37,6 +38,7 @@ typedef struct {
 } tdl_command;
 
 static const tdl_command commands[] = {
+    {"decide", tdl_cmd_decide},
     {"info", tdl_cmd_info},
     {"inspect", tdl_cmd_inspect},
     {"data", tdl_cmd_data},
