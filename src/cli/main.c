@@ -15,11 +15,11 @@ static const char main_usage[] =
     "decision cost, robust to distribution shift through a diffusion model.\n"
     "\n"
     "commands:\n"
+    "  data       workload series: `data info` describes series (period, W1), `data\n"
+    "             slots` sums a request log into time slots\n"
     "  decide     the capacity to provision for a forecast; loss and regret\n"
     "  info       the build, its BLAS kernels, threads and CPU\n"
     "  inspect    validate a .safetensors model file and list its tensors\n"
-    "  data       workload series: `data info` describes series (period, W1), `data\n"
-    "             slots` sums a request log into time slots\n"
     "  synth      write a synthetic token workload series (fitted profiles)\n"
     "\n"
     "options:\n"
@@ -38,10 +38,10 @@ typedef struct {
 } tdl_command;
 
 static const tdl_command commands[] = {
+    {"data", tdl_cmd_data},
     {"decide", tdl_cmd_decide},
     {"info", tdl_cmd_info},
     {"inspect", tdl_cmd_inspect},
-    {"data", tdl_cmd_data},
     {"synth", tdl_cmd_synth},
 };
 
