@@ -13,6 +13,7 @@
 #include "tdl/safetensors.h"
 #include "tdl/series.h"
 #include "tdl/slots.h"
+#include "tdl/source.h"
 #include "tdl/status.h"
 #include "tdl/synth.h"
 #include "tdl/threads.h"

@@ -39,13 +39,15 @@ expect "no period" 0 "" "b.csv  *30  *1 .* -$" -- data info "$TMP/b.csv"
 expect "options after files" 0 "" "b.csv .*  0.[0-9]*$" -- data info "$TMP/b.csv" --against "$TMP/a.csv"
 expect "against itself" 0 "" "  0.0000$" -- data info "$TMP/a.csv" --against "$TMP/a.csv"
 expect "json" 0 "" '"period": 3' -- data info --json "$TMP/a.csv"
+expect "no source: the built-in default" 0 "" "^synth:conversation  *21030  *751 " -- data info
+expect "synth source" 0 "" "^synth:code:2:600  *600  *21 " -- data info synth:code:2:600
+expect "bad synth source" 1 "tdl: error: unknown workload profile .bogus.*tdl synth --list" "" -- data info synth:bogus
 expect "json w1" 0 "" '"w1": 0' -- data info --json "$TMP/a.csv" --against "$TMP/a.csv"
 expect "json no period" 0 "" '"period": null' -- data info --json "$TMP/b.csv"
 printf 'ContextTokens,Other\n4,x\n,y\n8,z\n' >"$TMP/gap.csv"
 expect "empty cell warning" 0 "warning: .*1 empty cell" "gap.csv *3 " -- data info "$TMP/gap.csv"
 expect "column option" 2 "--column needs" "" -- data info --column "" "$TMP/a.csv"
 
-expect "no file" 2 "expected at least one FILE" "" -- data info
 expect "unknown option" 2 "unknown option '--bogus'" "" -- data info --bogus "$TMP/a.csv"
 expect "against needs value" 2 "--against needs a value" "" -- data info "$TMP/a.csv" --against
 expect "missing file" 1 "tdl: error: " "" -- data info "$TMP/none.csv"

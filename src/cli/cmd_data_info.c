@@ -8,13 +8,15 @@
 #include <string.h>
 
 #include "cli.h"
-#include "tdl/csv.h"
 #include "tdl/distance.h"
 #include "tdl/series.h"
+#include "tdl/source.h"
 
 static const char data_info_usage[] =
-    "usage: tdl data info FILE... [--against TRAIN] [--column NAME] [--json]\n"
-    "  For each CSV series: values, rows of 28 (tail dropped), min, max, mean,\n"
+    "usage: tdl data info [SOURCE...] [--against TRAIN] [--column NAME] [--json]\n"
+    "  SOURCE is a CSV file or synth:PROFILE[:SEED[:SLOTS]] (the built-in synthetic\n"
+    "  workload, see `tdl synth --list`); with no SOURCE, " TDL_SOURCE_DEFAULT ".\n"
+    "  For each series: values, rows of 28 (tail dropped), min, max, mean,\n"
     "  std (population), the period if the series repeats exactly (at least two\n"
     "  full repeats), and with --against the normalised 1-Wasserstein distance to\n"
     "  TRAIN (each whole series min-max scaled to [0, 1] by its own range).\n"
@@ -31,20 +33,22 @@ typedef struct {
 } info_row;
 
 static int load(const char *path, const char *column, tdl_series *s) {
-    tdl_csv_options opt = {column, 0};
-    tdl_csv_info ci;
-    memset(&ci, 0, sizeof ci);
-    if (tdl_csv_read_series(path, &opt, s, &ci) != TDL_OK) {
+    tdl_source_info si;
+    if (tdl_source_load(path, column, 0, s, &si) != TDL_OK) {
         char hint[256];
-        snprintf(hint, sizeof hint, "FILE must be a CSV with a header and a numeric column '%s'",
-                 column ? column : "ContextTokens");
+        if (strncmp(path, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0)
+            snprintf(hint, sizeof hint, "synth:PROFILE[:SEED[:SLOTS]]; `tdl synth --list` "
+                     "shows the profiles");
+        else
+            snprintf(hint, sizeof hint, "FILE must be a CSV with a header and a numeric column "
+                     "'%s'", column ? column : "ContextTokens");
         return tdl_cli_fail(tdl_last_error(), hint);
     }
-    if (ci.empty_cells)
+    if (si.empty_cells)
         fprintf(stderr,
                 "tdl: warning: %s: %zu empty cell%s replaced by the series mean (first at line "
                 "%zu)\n",
-                path, ci.empty_cells, ci.empty_cells == 1 ? "" : "s", ci.first_empty_line);
+                path, si.empty_cells, si.empty_cells == 1 ? "" : "s", si.first_empty_line);
     return 0;
 }
 
@@ -140,11 +144,19 @@ int tdl_cmd_data_info(int argc, char **argv) {
             return tdl_cli_usage_error(data_info_usage, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind >= argc) return tdl_cli_usage_error(data_info_usage, "expected at least one FILE");
+    /* No data given: describe the built-in default workload. */
+    static char default_source[] = TDL_SOURCE_DEFAULT;
+    char *default_argv[] = {default_source};
+    char **files = argv + optind;
+    int nfiles = argc - optind;
+    if (nfiles == 0) {
+        files = default_argv;
+        nfiles = 1;
+    }
 
     tdl_series train = {NULL, 0};
     if (against && load(against, column, &train)) return TDL_EXIT_FAIL;
-    size_t k = (size_t)(argc - optind);
+    size_t k = (size_t)nfiles;
     info_row *rows = calloc(k, sizeof *rows);
     if (!rows) {
         tdl_series_free(&train);
@@ -152,7 +164,7 @@ int tdl_cmd_data_info(int argc, char **argv) {
     }
     int rc = TDL_EXIT_OK;
     for (size_t i = 0; i < k && rc == TDL_EXIT_OK; i++)
-        rc = describe(&rows[i], argv[optind + (int)i], column, against ? &train : NULL);
+        rc = describe(&rows[i], files[i], column, against ? &train : NULL);
     tdl_series_free(&train);
     if (rc == TDL_EXIT_OK) {
         if (json) rc = print_json(rows, k, against, column);
