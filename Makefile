@@ -53,7 +53,8 @@ clean:
 FUZZ_RUNS ?= 1000000
 FUZZ_CC = clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -Iinclude
-fuzz: setup
+fuzz:
+	@sh scripts/setup.sh --with-fuzz
 	@mkdir -p build-fuzz/corpus build-fuzz/corpus-csv build-fuzz/corpus-slots
 	@cp tests/fixtures/*.safetensors build-fuzz/corpus/ 2>/dev/null || true
 	@for f in tests/data/*.csv tests/data/bad/*.csv; do \

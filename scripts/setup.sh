@@ -1,14 +1,20 @@
 #!/bin/sh
 # Install the Debian packages tdl needs to build and test, if any are missing.
 # As root it runs apt-get itself; otherwise it prints the exact command.
-# Usage: scripts/setup.sh [--with-torch]   (--with-torch: also python3-torch,
-# needed only to regenerate the PyTorch fixtures with tools/gen_fixtures.py)
+# Usage: scripts/setup.sh [--with-torch] [--with-fuzz]
+#   --with-torch  also python3-torch, needed only to regenerate the PyTorch
+#                 fixtures with tools/gen_fixtures.py (make fixtures)
+#   --with-fuzz   also clang and its libFuzzer runtime (make fuzz)
 set -eu
 
 PKGS="gcc make cmake pkg-config libopenblas-openmp-dev libjansson-dev libcsv-dev"
-if [ "${1:-}" = "--with-torch" ]; then
-    PKGS="$PKGS python3-torch python3-numpy"
-fi
+for arg in "$@"; do
+    case "$arg" in
+    --with-torch) PKGS="$PKGS python3-torch python3-numpy" ;;
+    --with-fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
 
 missing=""
 for p in $PKGS; do
