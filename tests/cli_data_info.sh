@@ -4,28 +4,9 @@
 # small series written here, and bad input (missing file, bad values, usage).
 TDL="$1"
 DATA="${TDL_DATA_DIR:-$(dirname "$0")/../../shared/data/azure}"
-TMP="${TMPDIR:-/tmp}/tdl_cli_data_info.$$"
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
+. "$(dirname "$0")/cli_lib.sh"
+cli_init cli_data_info
 
-# expect NAME WANT_STATUS STDERR_PATTERN(or '') STDOUT_PATTERN(or '') -- ARGS...
-expect() {
-    name="$1"; want="$2"; errpat="$3"; outpat="$4"; shift 5
-    "$TDL" "$@" >"$TMP/out" 2>"$TMP/err"
-    got=$?
-    ok=1
-    [ "$got" -eq "$want" ] || ok=0
-    if [ -n "$errpat" ] && ! grep -q -- "$errpat" "$TMP/err"; then ok=0; fi
-    if [ -n "$outpat" ] && ! grep -q -- "$outpat" "$TMP/out"; then ok=0; fi
-    if [ "$ok" -eq 1 ]; then
-        pass=$((pass + 1)); echo "ok   $name"
-    else
-        fail=$((fail + 1)); echo "FAIL $name: status $got (want $want)"
-        sed 's/^/     stdout: /' "$TMP/out" | head -5; sed 's/^/     stderr: /' "$TMP/err" | head -5
-    fi
-}
 
 # a series of 60 values repeating with period 3 (1 2 3 ...), and a shifted copy
 printf 'ContextTokens\n' >"$TMP/a.csv"
@@ -67,5 +48,4 @@ else
     echo "SKIP 23D vs 23V: the Azure data is absent ($DATA); set TDL_DATA_DIR"
 fi
 
-echo "cli_data_info: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done cli_data_info

@@ -3,11 +3,8 @@
 # 3286.5, authors 3149.5), the --actual outputs, bad values (exit 2) and the
 # error format.
 TDL="$1"
-TMP="${TMPDIR:-/tmp}/tdl_cli_decide.$$"
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
+. "$(dirname "$0")/cli_lib.sh"
+cli_init cli_decide
 
 report() { # report NAME OK
     if [ "$2" -eq 1 ]; then
@@ -18,18 +15,6 @@ report() { # report NAME OK
     fi
 }
 
-# expect NAME WANT_STATUS STDERR_PATTERN(or '') STDOUT_PATTERN(or '') -- ARGS...
-expect() {
-    name="$1"; want="$2"; errpat="$3"; outpat="$4"; shift 5
-    "$TDL" "$@" >"$TMP/out" 2>"$TMP/err"
-    got=$?
-    ok=1
-    [ "$got" -eq "$want" ] || ok=0
-    if [ -n "$errpat" ] && ! grep -q -- "$errpat" "$TMP/err"; then ok=0; fi
-    if [ -n "$outpat" ] && ! grep -q -- "$outpat" "$TMP/out"; then ok=0; fi
-    [ "$ok" -eq 1 ] || echo "     status $got (want $want)"
-    report "$name" "$ok"
-}
 
 # json_num KEY: the number after "KEY": in $TMP/out
 json_num() {
@@ -83,5 +68,4 @@ expect "decide negative p-idle" 2 "P_idle = -1 is negative" "" -- decide --forec
 expect "decide degenerate r" 2 "r = .* is not > 0" "" -- decide --forecast 5 --eta 0.05
 expect "decide bad constant text" 2 "--B 'x' is not a finite number" "" -- decide --forecast 5 --B x
 
-echo "cli_decide: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done cli_decide

@@ -8,28 +8,9 @@ TDL="$1"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 DATA="$HERE/data"
 AZURE="${TDL_DATA_DIR:-$HERE/../../shared/data/azure}"
-TMP="${TMPDIR:-/tmp}/tdl_cli_slots.$$"
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
+. "$(dirname "$0")/cli_lib.sh"
+cli_init cli_slots
 
-# expect NAME WANT_STATUS STDERR_PATTERN(or '') STDOUT_PATTERN(or '') -- ARGS...
-expect() {
-    name="$1"; want="$2"; errpat="$3"; outpat="$4"; shift 5
-    "$TDL" "$@" >"$TMP/out" 2>"$TMP/err"
-    got=$?
-    ok=1
-    [ "$got" -eq "$want" ] || ok=0
-    if [ -n "$errpat" ] && ! grep -q -- "$errpat" "$TMP/err"; then ok=0; fi
-    if [ -n "$outpat" ] && ! grep -q -- "$outpat" "$TMP/out"; then ok=0; fi
-    if [ "$ok" -eq 1 ]; then
-        pass=$((pass + 1)); echo "ok   $name"
-    else
-        fail=$((fail + 1)); echo "FAIL $name: status $got (want $want)"
-        sed 's/^/     stdout: /' "$TMP/out" | head -5; sed 's/^/     stderr: /' "$TMP/err" | head -5
-    fi
-}
 
 expect "data help" 0 "" "usage: tdl data" -- data --help
 expect "data no subcommand" 2 "no data subcommand" "" -- data
@@ -85,5 +66,4 @@ else
     echo "SKIP Azure raw traces: $AZURE/raw not found (set TDL_DATA_DIR)"
 fi
 
-echo "cli_slots: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done cli_slots

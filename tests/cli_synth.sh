@@ -3,34 +3,10 @@
 # CSV it writes (header ContextTokens, positive integers), atomic output, and
 # exit codes (2 usage with the usage text, 1 I/O failure as `tdl: error:`).
 TDL="$1"
-TMP="${TMPDIR:-/tmp}/tdl_cli_synth.$$"
-mkdir -p "$TMP"
-trap 'chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
-pass=0
-fail=0
+. "$(dirname "$0")/cli_lib.sh"
+cli_init cli_synth
 
-# expect NAME WANT_STATUS STDERR_PATTERN(or '') STDOUT_PATTERN(or '') -- ARGS...
-expect() {
-    name="$1"; want="$2"; errpat="$3"; outpat="$4"; shift 5
-    "$TDL" "$@" >"$TMP/out" 2>"$TMP/err"
-    got=$?
-    ok=1
-    [ "$got" -eq "$want" ] || ok=0
-    if [ -n "$errpat" ] && ! grep -q -- "$errpat" "$TMP/err"; then ok=0; fi
-    if [ -n "$outpat" ] && ! grep -q -- "$outpat" "$TMP/out"; then ok=0; fi
-    if [ "$ok" -eq 1 ]; then
-        pass=$((pass + 1)); echo "ok   $name"
-    else
-        fail=$((fail + 1)); echo "FAIL $name: status $got (want $want)"
-        sed 's/^/     stdout: /' "$TMP/out" | head -5; sed 's/^/     stderr: /' "$TMP/err" | head -5
-    fi
-}
 
-# check NAME COND_STATUS: record a shell condition's result.
-check() {
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); echo "ok   $1"
-    else fail=$((fail + 1)); echo "FAIL $1"; fi
-}
 
 expect "help" 0 "" "usage: tdl synth" -- synth --help
 expect "listed in tdl --help" 0 "" "synth" -- --help
@@ -97,5 +73,4 @@ if [ -w /dev/full ]; then
     [ "$st" -eq 1 ] && grep -q "tdl: error: cannot write to stdout" "$TMP/err"; check "stdout to /dev/full fails with 1" $?
 fi
 
-echo "cli_synth: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done cli_synth

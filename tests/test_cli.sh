@@ -3,28 +3,9 @@
 # (0 ok, 1 failure, 2 usage), the error format, and checked numeric options.
 TDL="$1"
 FIX="$(dirname "$0")/fixtures"
-TMP="${TMPDIR:-/tmp}/tdl_test_cli.$$"
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
+. "$(dirname "$0")/cli_lib.sh"
+cli_init test_cli
 
-# expect NAME WANT_STATUS STDERR_PATTERN(or '') STDOUT_PATTERN(or '') -- ARGS...
-expect() {
-    name="$1"; want="$2"; errpat="$3"; outpat="$4"; shift 5
-    "$TDL" "$@" >"$TMP/out" 2>"$TMP/err"
-    got=$?
-    ok=1
-    [ "$got" -eq "$want" ] || ok=0
-    if [ -n "$errpat" ] && ! grep -q -- "$errpat" "$TMP/err"; then ok=0; fi
-    if [ -n "$outpat" ] && ! grep -q -- "$outpat" "$TMP/out"; then ok=0; fi
-    if [ "$ok" -eq 1 ]; then
-        pass=$((pass + 1)); echo "ok   $name"
-    else
-        fail=$((fail + 1)); echo "FAIL $name: status $got (want $want)"
-        sed 's/^/     stdout: /' "$TMP/out" | head -5; sed 's/^/     stderr: /' "$TMP/err" | head -5
-    fi
-}
 
 expect "help" 0 "" "usage: tdl" -- --help
 expect "version" 0 "" "^tdl [0-9]" -- --version
@@ -53,5 +34,4 @@ expect "inspect truncated" 1 "tdl: error: .*truncated" "" -- inspect "$TMP/trunc
 printf 'not a model at all, just text\n' >"$TMP/text.safetensors"
 expect "inspect text file" 1 "tdl: error: .*(is it a safetensors" "" -- inspect "$TMP/text.safetensors"
 
-echo "test_cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_done test_cli

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "tdl/csv.h"
+#include "bad_files.h"
 #include "tdl_test.h"
 
 #define DATA TDL_SOURCE_DIR "/tests/data"
@@ -171,49 +172,29 @@ static void test_good_files(void) {
 
 /* --- malformed files ----------------------------------------------------- */
 
-static void test_bad_files(void) {
-    FILE *m = fopen(DATA "/bad/expected.txt", "r");
-    TDL_CHECK(m != NULL, "cannot open tests/data/bad/expected.txt");
-    if (!m) return;
-    char line[512];
-    int files = 0, bad = 0;
-    while (fgets(line, sizeof line, m)) {
-        char name[128], reader[16];
-        size_t want_line;
-        int used = 0;
-        if (line[0] == '#' || sscanf(line, "%127s %zu %15s %n", name, &want_line, reader, &used) < 3)
-            continue;
-        if (strcmp(reader, "raw") == 0) continue;
-        char *frag = line + used;
-        frag[strcspn(frag, "\n")] = '\0';
-        char path[512], prefix[600];
-        snprintf(path, sizeof path, DATA "/bad/%s", name);
-        snprintf(prefix, sizeof prefix, "%s:%zu: ", path, want_line);
-        tdl_series s;
-        tdl_status st = tdl_csv_read_series(path, NULL, &s, NULL);
-        const char *msg = tdl_last_error();
-        int ok = st == TDL_ERR_FORMAT && strncmp(msg, prefix, strlen(prefix)) == 0 &&
-                 strstr(msg, frag) != NULL && s.v == NULL && s.n == 0;
-        /* The same bytes from memory give the same message with the memory name. */
-        size_t len = 0;
-        char *text = slurp(path, &len);
-        if (text || len == 0) {
-            char mprefix[200];
-            snprintf(mprefix, sizeof mprefix, "mem:%zu: ", want_line);
-            st = tdl_csv_parse_series(text ? text : "", len, "mem", NULL, &s, NULL);
-            ok = ok && st == TDL_ERR_FORMAT && strncmp(tdl_last_error(), mprefix,
-                                                       strlen(mprefix)) == 0;
-        }
-        free(text);
-        printf("%s bad %s: %s\n", ok ? "ok  " : "FAIL", name, tdl_last_error());
-        if (!ok) printf("     want prefix '%s' and '%s'\n", prefix, frag);
-        files++;
-        bad += !ok;
+static int check_bad_series(const bad_file *b) {
+    tdl_series s;
+    tdl_status st = tdl_csv_read_series(b->path, NULL, &s, NULL);
+    const char *msg = tdl_last_error();
+    int ok = st == TDL_ERR_FORMAT && strncmp(msg, b->prefix, strlen(b->prefix)) == 0 &&
+             strstr(msg, b->fragment) != NULL && s.v == NULL && s.n == 0;
+    /* The same bytes from memory give the same message with the memory name. */
+    size_t len = 0;
+    char *text = slurp(b->path, &len);
+    if (text || len == 0) {
+        char mprefix[200];
+        snprintf(mprefix, sizeof mprefix, "mem:%zu: ", b->line);
+        st = tdl_csv_parse_series(text ? text : "", len, "mem", NULL, &s, NULL);
+        ok = ok && st == TDL_ERR_FORMAT &&
+             strncmp(tdl_last_error(), mprefix, strlen(mprefix)) == 0;
     }
-    fclose(m);
-    printf("%s malformed series files: %d, %d wrong\n", bad || files < 20 ? "FAIL" : "ok  ", files,
-           bad);
-    tdl_test_record(bad == 0 && files >= 20);
+    free(text);
+    printf("%s bad %s: %s\n", ok ? "ok  " : "FAIL", b->name, tdl_last_error());
+    return ok;
+}
+
+static void test_bad_files(void) {
+    bad_files_each(DATA "/bad", "malformed series files", "raw", 20, check_bad_series);
 }
 
 /* --- read blocks: CRLF split across the 64 KiB boundary, long files ------- */

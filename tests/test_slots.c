@@ -12,6 +12,7 @@
 #include "tdl/csv.h"
 #include "tdl/rng.h"
 #include "tdl/slots.h"
+#include "bad_files.h"
 #include "tdl_test.h"
 
 #define DATA TDL_SOURCE_DIR "/tests/data"
@@ -170,41 +171,21 @@ static void test_small_log(void) {
     TDL_CHECK(st == TDL_ERR_INVALID, "negative seconds: %d", (int)st);
 }
 
+static int check_bad_log(const bad_file *b) {
+    tdl_slots s;
+    tdl_status st = tdl_slots_read(b->path, NULL, &s);
+    const char *msg = tdl_last_error();
+    /* Only the "both" files are malformed for the series reader too: those
+     * fragments are checked in test_csv. */
+    int ok = st == TDL_ERR_FORMAT && strncmp(msg, b->prefix, strlen(b->prefix)) == 0 &&
+             (strcmp(b->reader, "raw") != 0 || strstr(msg, b->fragment) != NULL) &&
+             s.tokens.v == NULL;
+    printf("%s bad %s: %s\n", ok ? "ok  " : "FAIL", b->name, msg);
+    return ok;
+}
+
 static void test_bad_logs(void) {
-    FILE *m = fopen(DATA "/bad/expected.txt", "r");
-    TDL_CHECK(m != NULL, "cannot open tests/data/bad/expected.txt");
-    if (!m) return;
-    char line[512];
-    int files = 0, bad = 0;
-    while (fgets(line, sizeof line, m)) {
-        char name[128], reader[16];
-        size_t want_line;
-        int used = 0;
-        if (line[0] == '#' || sscanf(line, "%127s %zu %15s %n", name, &want_line, reader, &used) < 3)
-            continue;
-        if (strcmp(reader, "series") == 0) continue;
-        char *frag = line + used;
-        frag[strcspn(frag, "\n")] = '\0';
-        char path[512], prefix[600];
-        snprintf(path, sizeof path, DATA "/bad/%s", name);
-        snprintf(prefix, sizeof prefix, "%s:%zu: ", path, want_line);
-        tdl_slots s;
-        tdl_status st = tdl_slots_read(path, NULL, &s);
-        const char *msg = tdl_last_error();
-        /* Only the "both" files are malformed for the series reader too:
-         * those checks live in test_csv. */
-        int ok = st == TDL_ERR_FORMAT && strncmp(msg, prefix, strlen(prefix)) == 0 &&
-                 (strcmp(reader, "raw") != 0 || strstr(msg, frag) != NULL) &&
-                 s.tokens.v == NULL;
-        printf("%s bad %s: %s\n", ok ? "ok  " : "FAIL", name, msg);
-        if (!ok) printf("     want prefix '%s' and '%s'\n", prefix, frag);
-        files++;
-        bad += !ok;
-    }
-    fclose(m);
-    printf("%s malformed request logs: %d, %d wrong\n", bad || files < 15 ? "FAIL" : "ok  ", files,
-           bad);
-    tdl_test_record(bad == 0 && files >= 15);
+    bad_files_each(DATA "/bad", "malformed request logs", "series", 15, check_bad_log);
 }
 
 static void test_write(void) {
