@@ -3,6 +3,7 @@
 #define TDL_H
 
 #include "tdl/adam.h"
+#include "tdl/atomic_file.h"
 #include "tdl/csv.h"
 #include "tdl/distance.h"
 #include "tdl/nn.h"

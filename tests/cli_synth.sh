@@ -57,7 +57,7 @@ expect "unknown option" 2 "unknown option '--bogus'" "" -- synth --bogus -o "$TM
 expect "stray argument" 2 "unexpected argument 'extra'" "" -- synth -o "$TMP/x.csv" extra
 
 # I/O failures: exit 1, `tdl: error: ...`.
-expect "missing directory" 1 "^tdl: error: cannot create .*no/such/dir" "" -- synth -o "$TMP/no/such/dir/x.csv"
+expect "missing directory" 1 "^tdl: error: .*no/such/dir/x.csv: cannot create" "" -- synth -o "$TMP/no/such/dir/x.csv"
 mkdir -p "$TMP/ro"
 chmod a-w "$TMP/ro"
 if [ "$(id -u)" -ne 0 ]; then
@@ -66,7 +66,7 @@ else
     echo "skip read-only directory (running as root)"
 fi
 mkdir -p "$TMP/isdir"
-expect "output is a directory" 1 "^tdl: error: cannot write .*isdir" "" -- synth --slots 5 -o "$TMP/isdir"
+expect "output is a directory" 1 "^tdl: error: .*isdir: cannot rename" "" -- synth --slots 5 -o "$TMP/isdir"
 ls "$TMP" | grep -q '\.tmp\.'; [ $? -ne 0 ]; check "no temporary file left after failure" $?
 if [ -w /dev/full ]; then
     "$TDL" synth --slots 5000 -o - >/dev/full 2>"$TMP/err"; st=$?

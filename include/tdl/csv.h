@@ -18,6 +18,7 @@
 #define TDL_CSV_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tdl/series.h"
 #include "tdl/status.h"
@@ -91,6 +92,14 @@ tdl_status tdl_csv_read_series(const char *path, const tdl_csv_options *opt, tdl
 /* The same from memory; name is the display name for messages. */
 tdl_status tdl_csv_parse_series(const void *data, size_t len, const char *name,
                                 const tdl_csv_options *opt, tdl_series *out, tdl_csv_info *info);
+
+/* Print a series as CSV: a header line `column` (NULL: ContextTokens) and
+ * one value a line, integers without a decimal point, other values with 17
+ * significant digits (exact round trip). Returns 0, or -1 on a write error. */
+int tdl_csv_print_series(FILE *f, const char *column, const tdl_series *s);
+
+/* Write it to path atomically (temporary file, fsync, rename). */
+tdl_status tdl_csv_write_series(const char *path, const char *column, const tdl_series *s);
 
 #ifdef __cplusplus
 }

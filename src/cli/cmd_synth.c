@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tdl/csv.h"
 #include "tdl/synth.h"
 
 static const char synth_usage[] =
@@ -31,44 +32,9 @@ static int synth_list(void) {
     return TDL_EXIT_OK;
 }
 
-static int synth_print(FILE *f, const tdl_series *s) {
-    if (fputs("ContextTokens\n", f) == EOF) return -1;
-    for (size_t i = 0; i < s->n; i++)
-        if (fprintf(f, "%.0f\n", s->v[i]) < 0) return -1;
-    return 0;
-}
-
-/* Write to PATH.tmp.XXXXXX beside the target, flush, fsync, rename. */
-static int synth_write_atomic(const char *path, const tdl_series *s) {
-    char msg[PATH_MAX + 128];
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp) return tdl_cli_fail("out of memory", "");
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(msg, sizeof msg, "cannot create %s: %s", tmp, strerror(errno));
-        free(tmp);
-        return tdl_cli_fail(msg, "check that the directory exists and is writable");
-    }
-    FILE *f = fdopen(fd, "w");
-    int err = 0;
-    if (!f) {
-        err = errno;
-        close(fd);
-    } else {
-        if (synth_print(f, s) != 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) err = errno ? errno : EIO;
-        if (fclose(f) != 0 && !err) err = errno ? errno : EIO;
-    }
-    if (!err && rename(tmp, path) != 0) err = errno;
-    if (err) {
-        unlink(tmp);
-        snprintf(msg, sizeof msg, "cannot write %s: %s", path, strerror(err));
-        free(tmp);
-        return tdl_cli_fail(msg, "check the path, free space and permissions");
-    }
-    free(tmp);
+static int synth_write(const char *path, const tdl_series *s) {
+    if (tdl_csv_write_series(path, "ContextTokens", s) != TDL_OK)
+        return tdl_cli_fail(tdl_last_error(), "check the path, free space and permissions");
     return TDL_EXIT_OK;
 }
 
@@ -119,11 +85,11 @@ int tdl_cmd_synth(int argc, char **argv) {
         return tdl_cli_fail(tdl_last_error(), "");
     int rc;
     if (strcmp(out, "-") == 0) {
-        rc = synth_print(stdout, &s) == 0 && fflush(stdout) == 0
+        rc = tdl_csv_print_series(stdout, "ContextTokens", &s) == 0 && fflush(stdout) == 0
                  ? TDL_EXIT_OK
                  : tdl_cli_fail("cannot write to stdout", strerror(errno));
     } else {
-        rc = synth_write_atomic(out, &s);
+        rc = synth_write(out, &s);
     }
     tdl_series_free(&s);
     return rc;

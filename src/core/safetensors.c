@@ -4,14 +4,14 @@
  */
 #include "tdl/safetensors.h"
 
+#include "tdl/atomic_file.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 /* Data types of the format other than F32: recognised, named, and refused. */
 static const char *const st_other_dtypes[] = {
@@ -373,23 +373,7 @@ static tdl_status write_body(FILE *f, const char *tmp, const char *hdr, size_t h
             TDL_TRY(write_all(f, chunk, 4 * m, tmp));
         }
     }
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-        return tdl_error(TDL_ERR_IO, "%s: flush failed: %s", tmp, strerror(errno));
     return TDL_OK;
-}
-
-/* fsync the directory holding path, so the rename itself is durable. */
-static void sync_parent_dir(const char *path) {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
 }
 
 tdl_status tdl_safetensors_write(const char *path, const tdl_st_entry *entries, int n,
@@ -401,27 +385,13 @@ tdl_status tdl_safetensors_write(const char *path, const tdl_st_entry *entries, 
     if (!hdr) return tdl_error(TDL_ERR_NOMEM, "out of memory encoding the header");
     size_t hlen = strlen(hdr), padded = (hlen + 7) / 8 * 8;
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp) {
-        free(hdr);
-        return tdl_error(TDL_ERR_NOMEM, "out of memory");
+    tdl_atomic_file af;
+    tdl_status s = tdl_atomic_file_open(&af, path);
+    if (s == TDL_OK) {
+        s = write_body(af.f, path, hdr, hlen, padded, entries, n);
+        if (s == TDL_OK) s = tdl_atomic_file_commit(&af);
+        else tdl_atomic_file_abort(&af);
     }
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    tdl_status s = TDL_OK;
-    if (!f) {
-        s = tdl_error(TDL_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    } else {
-        s = write_body(f, tmp, hdr, hlen, padded, entries, n);
-        if (fclose(f) != 0 && s == TDL_OK)
-            s = tdl_error(TDL_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
-        if (s == TDL_OK && rename(tmp, path) != 0)
-            s = tdl_error(TDL_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-        if (s != TDL_OK) remove(tmp);
-        else sync_parent_dir(path);
-    }
-    free(tmp);
     free(hdr);
     return s;
 }

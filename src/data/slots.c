@@ -1,13 +1,13 @@
 /* slots.c: timestamps, and request logs summed into tumbling windows. */
 #include "tdl/slots.h"
 
+#include "tdl/atomic_file.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "tdl/csv.h"
 
@@ -358,52 +358,18 @@ void tdl_slots_free(tdl_slots *s) {
 
 /* --- output ------------------------------------------------------------- */
 
-static tdl_status write_rows(FILE *f, const tdl_slots *s, const char *tmp) {
-    if (fputs("TIMESTAMP,ContextTokens\n", f) == EOF)
-        return tdl_error(TDL_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
+static void write_rows(FILE *f, const tdl_slots *s) {
+    fputs("TIMESTAMP,ContextTokens\n", f);
     char t[32];
     for (size_t k = 0; k < s->tokens.n; k++) {
         tdl_time_format(s->start + (int64_t)k * s->seconds, t);
-        if (fprintf(f, "%s,%.0f\n", t, s->tokens.v[k]) < 0)
-            return tdl_error(TDL_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-    }
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-        return tdl_error(TDL_ERR_IO, "%s: flush failed: %s", tmp, strerror(errno));
-    return TDL_OK;
-}
-
-/* fsync the directory holding path, so the rename itself is durable. */
-static void sync_parent_dir(const char *path) {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
+        fprintf(f, "%s,%.0f\n", t, s->tokens.v[k]);
     }
 }
 
 tdl_status tdl_slots_write(const tdl_slots *s, const char *path) {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp) return tdl_error(TDL_ERR_NOMEM, "out of memory");
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    tdl_status st = TDL_OK;
-    if (!f) {
-        st = tdl_error(TDL_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    } else {
-        st = write_rows(f, s, tmp);
-        if (fclose(f) != 0 && st == TDL_OK)
-            st = tdl_error(TDL_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
-        if (st == TDL_OK && rename(tmp, path) != 0)
-            st = tdl_error(TDL_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-        if (st != TDL_OK) remove(tmp);
-        else sync_parent_dir(path);
-    }
-    free(tmp);
-    return st;
+    tdl_atomic_file af;
+    TDL_TRY(tdl_atomic_file_open(&af, path));
+    write_rows(af.f, s); /* a failed write shows in the commit (ferror) */
+    return tdl_atomic_file_commit(&af);
 }
