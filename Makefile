@@ -60,12 +60,12 @@ fuzz:
 	@for f in tests/data/*.csv tests/data/bad/*.csv; do \
 	  printf '\000' | cat - "$$f" >"build-fuzz/corpus-csv/$$(basename $$f)"; \
 	  printf '\000' | cat - "$$f" >"build-fuzz/corpus-slots/$$(basename $$f)"; done
-	$(FUZZ_CC) fuzz/fuzz_safetensors.c src/core/safetensors.c src/core/status.c \
+	$(FUZZ_CC) fuzz/fuzz_safetensors.c src/core/safetensors.c src/core/atomic_file.c src/core/status.c \
 	  -ljansson -o build-fuzz/fuzz_safetensors
 	$(FUZZ_CC) fuzz/fuzz_csv.c src/data/csv.c src/data/series.c src/core/status.c \
 	  -lcsv -lm -o build-fuzz/fuzz_csv
 	$(FUZZ_CC) fuzz/fuzz_slots.c src/data/slots.c src/data/csv.c src/data/series.c \
-	  src/core/status.c -lcsv -lm -o build-fuzz/fuzz_slots
+	  src/core/atomic_file.c src/core/status.c -lcsv -lm -o build-fuzz/fuzz_slots
 	./build-fuzz/fuzz_safetensors -runs=$(FUZZ_RUNS) -max_len=4096 build-fuzz/corpus
 	./build-fuzz/fuzz_csv -runs=$(FUZZ_RUNS) -max_len=4096 -dict=fuzz/csv.dict build-fuzz/corpus-csv
 	./build-fuzz/fuzz_slots -runs=$(FUZZ_RUNS) -max_len=4096 -dict=fuzz/csv.dict build-fuzz/corpus-slots

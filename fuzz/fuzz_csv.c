@@ -13,6 +13,8 @@
 
 #include "tdl/csv.h"
 
+#include "fuzz_common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct {
@@ -30,17 +32,6 @@ static tdl_status check_record(const tdl_csv_record *r, void *ctx, int *stop) {
     return TDL_OK;
 }
 
-/* "fuzz:" then a line number >= 1 then ": ". */
-static void check_message(tdl_status s) {
-    const char *m = tdl_last_error();
-    if (s == TDL_ERR_NOMEM) return;
-    if (s != TDL_ERR_FORMAT || strncmp(m, "fuzz:", 5) != 0) abort();
-    m += 5;
-    if (*m < '1' || *m > '9') abort();
-    while (*m >= '0' && *m <= '9') m++;
-    if (m[0] != ':' || m[1] != ' ') abort();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const char *columns[4] = {"ContextTokens", "TIMESTAMP", "a", "GeneratedTokens"};
     static const size_t limits[4] = {0, 1, 3, 0};
@@ -54,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (text[i] == '\n' || (text[i] == '\r' && !(i + 1 < len && text[i + 1] == '\n'))) max_line++;
     lines_seen l = {0, max_line, 0};
     tdl_status s = tdl_csv_scan_buffer(text, len, "fuzz", check_record, &l);
-    if (s != TDL_OK) check_message(s);
+    if (s != TDL_OK) fuzz_check_message(s);
 
     tdl_csv_options opt = {columns[pick & 3], limits[(pick >> 2) & 3]};
     tdl_series out;
@@ -68,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         tdl_series_free(&out);
     } else {
         if (out.v || out.n) abort();
-        check_message(s);
+        fuzz_check_message(s);
     }
     return 0;
 }

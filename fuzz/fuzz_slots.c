@@ -12,17 +12,9 @@
 
 #include "tdl/slots.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
-static void check_message(tdl_status s) {
-    const char *m = tdl_last_error();
-    if (s == TDL_ERR_NOMEM) return;
-    if (s != TDL_ERR_FORMAT || strncmp(m, "fuzz:", 5) != 0) abort();
-    m += 5;
-    if (*m < '1' || *m > '9') abort();
-    while (*m >= '0' && *m <= '9') m++;
-    if (m[0] != ':' || m[1] != ' ') abort();
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const int64_t seconds[8] = {5, 1, 7, 60, 3600, 86400, 2, 0};
@@ -59,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         tdl_slots_free(&s);
     } else {
         if (s.tokens.v || s.tokens.n) abort();
-        check_message(st);
+        fuzz_check_message(st);
     }
     return 0;
 }
