@@ -22,10 +22,15 @@ build-sanitize: setup
 	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTDL_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-sanitize -j $(JOBS)
 
-# The main job for now: show what this build is and can do.
+# The main job for now (training and evaluation come with the predictor):
+# the build, the built-in default workload (synth:conversation) described
+# next to a shifted one, and one provisioning decision with its regret.
 demo: build
-	@./build/tdl --version
 	@./build/tdl info
+	@echo
+	@./build/tdl data info synth:conversation synth:code-2024 --against synth:conversation
+	@echo
+	@./build/tdl decide --forecast 30000 --actual 36000
 
 check: build build-sanitize
 	@sh scripts/check.sh
