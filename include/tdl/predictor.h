@@ -1,0 +1,88 @@
+/*
+ * predictor.h: the workload predictor of spec section 3 (the authors'
+ * DeepLSTM), shared by every method:
+ *
+ *   x (B, T, 1) -> LSTM(1 -> H1) -> LayerNorm(H1) at every step -> Dropout(p)
+ *     -> LSTM(H1 -> H2) -> LayerNorm(H2) -> Dropout(p) -> last step
+ *     -> Linear(H2 -> F) -> GELU (erf) -> Linear(F -> 1) -> y (B)
+ *
+ * with T = 7, H1 = 128, H2 = 64, F = 32, p = 0.3 by default. Parameters are
+ * named as the PyTorch state_dict (lstm1.weight_ih_l0, norm1.weight, ...,
+ * fc2.bias: ../shared/spec/predictor-params.txt), so a model file moves
+ * between tdl and PyTorch unchanged. Inputs and outputs are in normalised
+ * units (the training series' min-max range).
+ */
+#ifndef TDL_PREDICTOR_H
+#define TDL_PREDICTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tdl/params.h"
+#include "tdl/provision.h"
+#include "tdl/rng.h"
+#include "tdl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tdl_predictor_config {
+    int T;         /* input steps (7) */
+    int H1, H2;    /* LSTM hidden sizes (128, 64) */
+    int F;         /* hidden width of the head (32) */
+    float dropout; /* drop probability in training (0.3) */
+} tdl_predictor_config;
+
+/* The paper's sizes. */
+void tdl_predictor_config_default(tdl_predictor_config *c);
+
+typedef struct tdl_predictor {
+    tdl_predictor_config cfg;
+    tdl_params params; /* values, gradients and Adam moments, PyTorch names */
+} tdl_predictor;
+
+/* Build the table and initialise it with PyTorch's default distributions
+ * from seed: LSTM and Linear weights and biases U(-1/sqrt(fan), 1/sqrt(fan))
+ * (fan = hidden size for LSTM, in-features for Linear), LayerNorm 1 and 0. */
+tdl_status tdl_predictor_init(tdl_predictor *p, const tdl_predictor_config *cfg, uint64_t seed);
+
+/* NULL-safe. */
+void tdl_predictor_free(tdl_predictor *p);
+
+/* Weights from / to a safetensors file (exact names and shapes; the config
+ * is stored in the metadata and checked on load). */
+tdl_status tdl_predictor_load(tdl_predictor *p, const char *path);
+tdl_status tdl_predictor_save(const tdl_predictor *p, const char *path);
+
+/* Activations of one forward pass for up to B rows, kept for backward;
+ * owned by the caller, allocated once (no allocation per step). */
+typedef struct tdl_predictor_cache tdl_predictor_cache;
+tdl_status tdl_predictor_cache_init(tdl_predictor_cache **c, const tdl_predictor_config *cfg,
+                                    int B);
+void tdl_predictor_cache_free(tdl_predictor_cache *c);
+
+/* y (B) = predictor(x (B, T, 1)). train != 0 applies dropout with masks
+ * drawn from rng (which advances); train == 0 is inference (rng unused). */
+void tdl_predictor_forward(tdl_predictor *p, tdl_predictor_cache *c, const float *x, float *y,
+                           int B, int train, tdl_rng *rng);
+
+/* Given dy (B) = dLoss/dy for the last forward, ADD the parameter gradients
+ * into p->params.grad (the caller zeroes them). */
+void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const float *dy, int B);
+
+/* Losses on a batch of outputs y (B) against targets t (B), both normalised;
+ * each returns the mean loss and writes dy (B) = dLoss/dy.
+ *   MSE: mean (y - t)^2.
+ *   DFL: mean L(x*(tokens(relu(y))), tokens(t)), tokens(v) = v * scale + offset
+ *        (the training range), x* the decision rule; dy from
+ *        tdl_provision_grad (zero where relu clips). */
+double tdl_predictor_mse_loss(const float *y, const float *t, float *dy, int B);
+double tdl_predictor_dfl_loss(const tdl_provision_params *pp, tdl_provision_rule rule,
+                              double scale, double offset, const float *y, const float *t,
+                              float *dy, int B);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TDL_PREDICTOR_H */
