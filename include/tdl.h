@@ -6,9 +6,11 @@
 #include "tdl/atomic_file.h"
 #include "tdl/csv.h"
 #include "tdl/distance.h"
+#include "tdl/evaluate.h"
 #include "tdl/nn.h"
 #include "tdl/noise.h"
 #include "tdl/params.h"
+#include "tdl/predictor.h"
 #include "tdl/provision.h"
 #include "tdl/rng.h"
 #include "tdl/safetensors.h"
@@ -18,5 +20,6 @@
 #include "tdl/status.h"
 #include "tdl/synth.h"
 #include "tdl/threads.h"
+#include "tdl/train.h"
 
 #endif

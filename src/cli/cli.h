@@ -29,11 +29,13 @@ int tdl_cli_parse_double(const char *usage, const char *option, const char *text
 
 /* The subcommands: argv[0] is the command name. */
 int tdl_cmd_decide(int argc, char **argv);
+int tdl_cmd_eval(int argc, char **argv);
 int tdl_cmd_info(int argc, char **argv);
 int tdl_cmd_inspect(int argc, char **argv);
 int tdl_cmd_data(int argc, char **argv);
 int tdl_cmd_data_slots(int argc, char **argv);
 int tdl_cmd_data_info(int argc, char **argv);
 int tdl_cmd_synth(int argc, char **argv);
+int tdl_cmd_train(int argc, char **argv);
 
 #endif

@@ -18,9 +18,11 @@ static const char main_usage[] =
     "  data       workload series: `data info` describes series (period, W1), `data\n"
     "             slots` sums a request log into time slots\n"
     "  decide     the capacity to provision for a forecast; loss and regret\n"
+    "  eval       a trained predictor's MSE and regret on test workloads\n"
     "  info       the build, its BLAS kernels, threads and CPU\n"
     "  inspect    validate a .safetensors model file and list its tensors\n"
     "  synth      write a synthetic token workload series (fitted profiles)\n"
+    "  train      train the workload predictor (MSE or decision-focused)\n"
     "\n"
     "options:\n"
     "  --threads N   threads for OpenMP and OpenBLAS together (default: TDL_THREADS\n"
@@ -40,9 +42,11 @@ typedef struct {
 static const tdl_command commands[] = {
     {"data", tdl_cmd_data},
     {"decide", tdl_cmd_decide},
+    {"eval", tdl_cmd_eval},
     {"info", tdl_cmd_info},
     {"inspect", tdl_cmd_inspect},
     {"synth", tdl_cmd_synth},
+    {"train", tdl_cmd_train},
 };
 
 int main(int argc, char **argv) {

@@ -1,0 +1,69 @@
+/*
+ * evaluate.h: a predictor's MSE and normalised regret on a test series
+ * (spec sections 1-2), in inference mode (no dropout).
+ *
+ * Protocols (spec section 2):
+ *   authors   the test series (at most its first 100,000 values) normalised
+ *             by its own range; forecasts and targets mapped to tokens with
+ *             the TRAINING range (the authors' per-set rescaling, Table I).
+ *   physical  the test values normalised with the training range (values
+ *             outside it fall outside [0, 1]); tokens are the true tokens.
+ * A test series that is the training series itself uses its 30% test split
+ * (normalised by its own range, which is the training range: both
+ * protocols agree there).
+ *
+ * Every row gives 21 instances (t = 7..27). Forecast tokens are
+ * relu(output) mapped to tokens. Regret is reported pooled over all
+ * instances and in the authors' per-(batch, step) form: batches of `batch`
+ * rows in order, the last incomplete batch dropped (the authors' loaders),
+ * one group per (batch, t); with fewer rows than a batch, one group of all
+ * rows per step.
+ */
+#ifndef TDL_EVALUATE_H
+#define TDL_EVALUATE_H
+
+#include <stddef.h>
+
+#include "tdl/predictor.h"
+#include "tdl/provision.h"
+#include "tdl/series.h"
+#include "tdl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tdl_eval_protocol {
+    TDL_PROTOCOL_AUTHORS = 0,
+    TDL_PROTOCOL_PHYSICAL
+} tdl_eval_protocol;
+
+const char *tdl_eval_protocol_name(tdl_eval_protocol p);
+tdl_status tdl_eval_protocol_parse(const char *name, tdl_eval_protocol *p);
+
+/* The normalised test rows of a raw test series. is_train != 0: raw is the
+ * training series itself (its test split is used). *rows (R, 28) is
+ * allocated (free()); fails when there is no full row of 28. */
+tdl_status tdl_eval_rows(float **rows, size_t *R, const tdl_series *raw, int is_train,
+                         tdl_range train_range, tdl_eval_protocol protocol);
+
+typedef struct tdl_eval_result {
+    size_t rows;            /* test rows */
+    size_t instances;       /* 21 per row */
+    double mse;             /* mean (output - target)^2, normalised units */
+    double regret_pooled;   /* tdl_provision_regret_pooled over all instances */
+    double regret_grouped;  /* tdl_provision_regret_grouped, the authors' form */
+} tdl_eval_result;
+
+/* Evaluate p on rows (R, 28) (normalised as tdl_eval_rows made them).
+ * train_range maps forecasts and targets to tokens under the authors'
+ * protocol; under the physical protocol it is also the range the rows were
+ * normalised with, so the same mapping gives the true tokens. */
+tdl_status tdl_evaluate(tdl_predictor *p, const float *rows, size_t R, tdl_range train_range,
+                        const tdl_provision_params *pp, tdl_provision_rule rule, int batch,
+                        tdl_eval_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TDL_EVALUATE_H */

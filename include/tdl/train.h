@@ -1,0 +1,146 @@
+/*
+ * train.h: the authors' training loop for the predictor (spec sections 2-3).
+ *
+ *   for each epoch:
+ *     for each batch of `batch` training rows, in order (the last incomplete
+ *     batch dropped, as the authors' loaders; no shuffling):
+ *       for t = 7..27:                                   (21 steps per batch)
+ *         y = predictor(rows[b][t-7 .. t-1]) (B), dropout on
+ *         loss = MSE(y, rows[b][t]) or DFL(y, rows[b][t])
+ *         a non-finite loss or gradient: the step is skipped and counted
+ *         else one Adam step (PyTorch-exact)
+ *     StepLR: lr *= gamma every lr_step epochs
+ *
+ * Training data: the training series normalised by its own min-max range,
+ * rows of 28 (tail dropped), the first 70% of the rows (the ordered split of
+ * spec section 2). The same rule holds for any training source, not only 23V.
+ *
+ * Dropout masks come from one tdl_rng stream (seed, stream 1) whose position
+ * is part of the trainer's state, so a checkpoint taken after an epoch and
+ * resumed gives bit-identical weights to an uninterrupted run (same seed and
+ * thread count).
+ */
+#ifndef TDL_TRAIN_H
+#define TDL_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tdl/adam.h"
+#include "tdl/predictor.h"
+#include "tdl/provision.h"
+#include "tdl/rng.h"
+#include "tdl/series.h"
+#include "tdl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tdl_train_loss {
+    TDL_TRAIN_MSE = 0, /* mean squared error in normalised units */
+    TDL_TRAIN_DFL      /* decision-focused: mean provisioning loss (tdl_predictor_dfl_loss) */
+} tdl_train_loss;
+
+/* "mse" / "dfl". */
+const char *tdl_train_loss_name(tdl_train_loss l);
+tdl_status tdl_train_loss_parse(const char *name, tdl_train_loss *l);
+
+typedef struct tdl_train_config {
+    tdl_train_loss loss;
+    int epochs;          /* total epochs (100) */
+    double lr;           /* initial learning rate (1e-6) */
+    int batch;           /* rows per batch (64) */
+    int lr_step;         /* StepLR step size in epochs (10) */
+    double lr_gamma;     /* StepLR factor (0.05) */
+    uint64_t seed;       /* initialisation and dropout masks */
+    tdl_provision_rule rule;   /* decision rule of the DFL loss (exact) */
+    tdl_provision_params pp;   /* provisioning constants (the authors') */
+} tdl_train_config;
+
+/* The paper's settings: DFL, 100 epochs, lr 1e-6, batch 64, StepLR 10 and
+ * 0.05, seed 1, the exact rule, the authors' constants. */
+void tdl_train_config_default(tdl_train_config *c);
+
+/* Check ranges (epochs >= 1, lr > 0 finite, batch >= 1, ...). */
+tdl_status tdl_train_config_check(const tdl_train_config *c);
+
+/* The normalised training rows of a raw series. */
+typedef struct tdl_train_data {
+    float *rows;      /* (R, 28) the first 70% of the rows, normalised */
+    size_t R;         /* training rows */
+    size_t rows_all;  /* rows of the whole series */
+    tdl_range range;  /* the series' own range (tokens) */
+} tdl_train_data;
+
+/* Own min-max, rows of 28, first 70% (tdl_rows_split). Fails when the series
+ * has fewer than 28 values or no training row. */
+tdl_status tdl_train_data_prepare(tdl_train_data *d, const tdl_series *raw);
+void tdl_train_data_free(tdl_train_data *d);
+
+typedef struct tdl_trainer {
+    tdl_train_config cfg;
+    tdl_predictor *pred;   /* not owned */
+    tdl_adam adam;
+    tdl_steplr sched;
+    tdl_rng rng;           /* dropout masks */
+    int epoch;             /* completed epochs */
+    int64_t steps;         /* Adam steps taken (== adam.t) */
+    int64_t skipped;       /* steps skipped for a non-finite loss or gradient */
+    tdl_predictor_cache *cache;
+    float *x, *y, *yhat, *dy; /* (B, 7), (B), (B), (B) */
+} tdl_trainer;
+
+/* Set up a fresh trainer for predictor p (already initialised or loaded). */
+tdl_status tdl_trainer_init(tdl_trainer *t, tdl_predictor *p, const tdl_train_config *cfg);
+/* NULL-safe; does not free the predictor. */
+void tdl_trainer_free(tdl_trainer *t);
+
+/* Steps of one epoch on R rows: 21 per full batch. */
+int64_t tdl_train_steps_per_epoch(size_t R, int batch);
+
+typedef struct tdl_epoch_stats {
+    double loss;     /* mean loss over the steps taken in the epoch (NaN if none) */
+    int64_t steps;   /* steps taken */
+    int64_t skipped; /* steps skipped */
+} tdl_epoch_stats;
+
+/* Run one epoch (epoch number t->epoch + 1) and advance the scheduler.
+ * Fails (TDL_ERR_INVALID) when d has fewer rows than one batch. */
+tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_stats *st);
+
+/* Checkpoint: the predictor's values and Adam moments (tdl_params_save with
+ * the optimiser) and metadata: epoch, Adam step count, lr, StepLR epoch,
+ * RNG state, skipped count, the config (predictor and training), the
+ * training source and its range, written atomically. */
+tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
+                                       const char *train_source, const tdl_train_data *d);
+
+/* What a checkpoint says besides the tensors. */
+typedef struct tdl_checkpoint_info {
+    tdl_predictor_config pcfg;
+    tdl_train_config cfg;
+    int epoch;
+    int64_t adam_t;
+    double lr;
+    int64_t sched_epoch;
+    int64_t skipped;
+    tdl_rng rng;
+    char train_source[1024];
+    tdl_range range;
+    size_t rows;
+} tdl_checkpoint_info;
+
+/* Read a checkpoint's metadata (errors name the file and key). */
+tdl_status tdl_checkpoint_read_info(const char *path, tdl_checkpoint_info *info);
+
+/* Restore a trainer from a checkpoint: *p is initialised from the stored
+ * predictor config and loaded (values and moments), t is set up with the
+ * stored config and state. The caller frees both. */
+tdl_status tdl_trainer_resume(tdl_trainer *t, tdl_predictor *p, const char *path,
+                              tdl_checkpoint_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TDL_TRAIN_H */

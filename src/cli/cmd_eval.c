@@ -1,0 +1,198 @@
+/* cmd_eval.c: `tdl eval`: a trained predictor's MSE and normalised regret on
+ * test workloads (evaluate.h), per set and their average and maximum. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "tdl/evaluate.h"
+#include "tdl/source.h"
+
+static const char eval_usage[] =
+    "usage: tdl eval --model MODEL [--train SOURCE] --test SOURCE [--test SOURCE...]\n"
+    "                [--protocol authors|physical] [--rule exact|authors] [--json]\n"
+    "  Per test set: rows, MSE (normalised units), and the normalised regret,\n"
+    "  pooled over all instances and in the authors' per-(batch, step) form\n"
+    "  (batches of 64 rows, the last incomplete one dropped); then the average\n"
+    "  and maximum over the sets. The predictor runs in inference mode.\n"
+    "  --model MODEL     predictor weights (tdl train or a PyTorch export)\n"
+    "  --train SOURCE    the training series (its range; default " TDL_SOURCE_DEFAULT ")\n"
+    "  --test SOURCE     a CSV file or synth:PROFILE; repeat or list several after\n"
+    "                    one --test. The training source itself is evaluated on\n"
+    "                    its 30% test split.\n"
+    "  --protocol P      authors (default): each test series normalised by its own\n"
+    "                    range (first 100,000 values), tokens via the training\n"
+    "                    range (Table I); physical: test values normalised with the\n"
+    "                    training range\n"
+    "  --rule R          exact (default) or authors (the authors' decision rule)\n"
+    "  --json            one JSON object instead of the table\n";
+
+/* 1 when two sources name the same series (same text, or the same file). */
+static int same_source(const char *a, const char *b) {
+    if (strcmp(a, b) == 0) return 1;
+    if (strncmp(a, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0 ||
+        strncmp(b, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0)
+        return 0;
+    char ra[PATH_MAX], rb[PATH_MAX];
+    return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
+}
+
+static void json_string(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20) printf("\\u%04x", (unsigned)(unsigned char)*s);
+        else putchar(*s);
+    }
+    putchar('"');
+}
+
+int tdl_cmd_eval(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'},    {"train", required_argument, NULL, 'T'},
+        {"test", required_argument, NULL, 't'},     {"protocol", required_argument, NULL, 'p'},
+        {"rule", required_argument, NULL, 'r'},     {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    const char *model = NULL, *train = NULL;
+    tdl_eval_protocol protocol = TDL_PROTOCOL_AUTHORS;
+    tdl_provision_rule rule = TDL_PROVISION_EXACT;
+    int json = 0, c, ntest = 0;
+    const char **tests = calloc((size_t)argc + 1, sizeof *tests);
+    if (!tests) return tdl_cli_fail("out of memory", "argument list");
+    optind = 1;
+    opterr = 0;
+    int rc = TDL_EXIT_USAGE;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'T': train = optarg; break;
+        case 't':
+            tests[ntest++] = optarg;
+            /* more sources may follow one --test */
+            while (optind < argc && argv[optind][0] != '-') tests[ntest++] = argv[optind++];
+            break;
+        case 'p':
+            if (tdl_eval_protocol_parse(optarg, &protocol) != TDL_OK) {
+                tdl_cli_usage_error(eval_usage, "--protocol: %s", tdl_last_error());
+                goto out;
+            }
+            break;
+        case 'r':
+            if (tdl_provision_rule_parse(optarg, &rule) != TDL_OK) {
+                tdl_cli_usage_error(eval_usage, "--rule: %s", tdl_last_error());
+                goto out;
+            }
+            break;
+        case 'j': json = 1; break;
+        case 'h': fputs(eval_usage, stdout); rc = TDL_EXIT_OK; goto out;
+        case ':':
+            tdl_cli_usage_error(eval_usage, "%s needs a value", argv[optind - 1]);
+            goto out;
+        default:
+            tdl_cli_usage_error(eval_usage, "unknown option '%s'", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        tdl_cli_usage_error(eval_usage, "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    if (!model) { tdl_cli_usage_error(eval_usage, "--model is required"); goto out; }
+    if (ntest == 0) { tdl_cli_usage_error(eval_usage, "--test is required"); goto out; }
+    if (!train) train = TDL_SOURCE_DEFAULT;
+
+    rc = TDL_EXIT_FAIL;
+    char what[1400];
+    tdl_predictor pred;
+    memset(&pred, 0, sizeof pred);
+    tdl_predictor_config pc;
+    tdl_predictor_config_default(&pc);
+    tdl_provision_params pp;
+    tdl_provision_defaults(&pp);
+    tdl_series raw = {0};
+    tdl_range range;
+    tdl_eval_result *res = calloc((size_t)ntest, sizeof *res);
+    if (!res) { rc = tdl_cli_fail("out of memory", "results"); goto out; }
+    if (tdl_predictor_init(&pred, &pc, 0) != TDL_OK || tdl_predictor_load(&pred, model) != TDL_OK) {
+        snprintf(what, sizeof what, "model %s: %s", model, tdl_last_error());
+        tdl_cli_fail(what, "a predictor file from tdl train or a PyTorch state_dict export");
+        goto free_all;
+    }
+    if (tdl_source_load(train, NULL, 0, &raw, NULL) != TDL_OK ||
+        tdl_series_range(&raw, &range) != TDL_OK) {
+        snprintf(what, sizeof what, "training series %s: %s", train, tdl_last_error());
+        tdl_cli_fail(what, "--train names the series the model was trained on");
+        goto free_all;
+    }
+    tdl_series_free(&raw);
+    for (int i = 0; i < ntest; i++) {
+        float *rows = NULL;
+        size_t R = 0;
+        int is_train = same_source(tests[i], train);
+        tdl_status s = tdl_source_load(tests[i], NULL, 0, &raw, NULL);
+        if (s == TDL_OK) s = tdl_eval_rows(&rows, &R, &raw, is_train, range, protocol);
+        if (s == TDL_OK) s = tdl_evaluate(&pred, rows, R, range, &pp, rule, 64, &res[i]);
+        free(rows);
+        tdl_series_free(&raw);
+        if (s != TDL_OK) {
+            snprintf(what, sizeof what, "test set %s: %s", tests[i], tdl_last_error());
+            tdl_cli_fail(what, "a test series needs at least 28 finite values");
+            goto free_all;
+        }
+    }
+    double avg[3] = {0, 0, 0}, mx[3] = {0, 0, 0};
+    for (int i = 0; i < ntest; i++) {
+        double v[3] = {res[i].mse, res[i].regret_pooled, res[i].regret_grouped};
+        for (int k = 0; k < 3; k++) {
+            avg[k] += v[k] / ntest;
+            if (i == 0 || v[k] > mx[k]) mx[k] = v[k];
+        }
+    }
+    if (json) {
+        printf("{\"model\": ");
+        json_string(model);
+        printf(", \"train\": ");
+        json_string(train);
+        printf(", \"train_min\": %.17g, \"train_max\": %.17g, \"protocol\": \"%s\", \"rule\": "
+               "\"%s\", \"sets\": [", range.min, range.max, tdl_eval_protocol_name(protocol),
+               tdl_provision_rule_name(rule));
+        for (int i = 0; i < ntest; i++) {
+            printf("%s{\"test\": ", i ? ", " : "");
+            json_string(tests[i]);
+            printf(", \"split\": \"%s\", \"rows\": %zu, \"instances\": %zu, \"mse\": %.9g, "
+                   "\"regret_pooled\": %.9g, \"regret_grouped\": %.9g}",
+                   same_source(tests[i], train) ? "test30" : "all", res[i].rows,
+                   res[i].instances, res[i].mse, res[i].regret_pooled, res[i].regret_grouped);
+        }
+        printf("], \"average\": {\"mse\": %.9g, \"regret_pooled\": %.9g, \"regret_grouped\": "
+               "%.9g}, \"maximum\": {\"mse\": %.9g, \"regret_pooled\": %.9g, "
+               "\"regret_grouped\": %.9g}}\n",
+               avg[0], avg[1], avg[2], mx[0], mx[1], mx[2]);
+    } else {
+        printf("model %s, trained on %s (range %.6g .. %.6g)\n", model, train, range.min,
+               range.max);
+        printf("protocol %s, rule %s, inference mode; regret normalised (pooled, and the\n"
+               "authors' mean over (batch of 64, step) groups)\n\n",
+               tdl_eval_protocol_name(protocol), tdl_provision_rule_name(rule));
+        printf("%-36s %7s %10s %10s %10s\n", "test set", "rows", "MSE", "regret", "authors");
+        for (int i = 0; i < ntest; i++) {
+            char label[256];
+            snprintf(label, sizeof label, "%s%s", tests[i],
+                     same_source(tests[i], train) ? " (30% split)" : "");
+            printf("%-36s %7zu %10.4g %10.4f %10.4f\n", label, res[i].rows, res[i].mse,
+                   res[i].regret_pooled, res[i].regret_grouped);
+        }
+        printf("%-36s %7s %10.4g %10.4f %10.4f\n", "average", "", avg[0], avg[1], avg[2]);
+        printf("%-36s %7s %10.4g %10.4f %10.4f\n", "maximum", "", mx[0], mx[1], mx[2]);
+    }
+    rc = TDL_EXIT_OK;
+free_all:
+    tdl_predictor_free(&pred);
+    tdl_series_free(&raw);
+    free(res);
+out:
+    free(tests);
+    return rc;
+}

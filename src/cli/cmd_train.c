@@ -1,0 +1,296 @@
+/* cmd_train.c: `tdl train`: train the predictor with the authors' loop
+ * (train.h), MSE or decision-focused, with checkpoints and --resume. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "tdl/source.h"
+#include "tdl/threads.h"
+#include "tdl/train.h"
+
+static const char train_usage[] =
+    "usage: tdl train [--method dfl|mse] [--train SOURCE] [--epochs N] [--lr R]\n"
+    "                 [--batch B] [--lr-step K] [--lr-gamma G] [--seed S]\n"
+    "                 [--init MODEL] [--checkpoint-every N] [--resume] [--json]\n"
+    "                 -o MODEL.safetensors\n"
+    "  Train the workload predictor (spec section 3) with the authors' loop: for\n"
+    "  each batch of B training rows (in order, the last incomplete batch\n"
+    "  dropped) and each step t = 7..27, one Adam step on the windows\n"
+    "  x[t-7..t-1] -> x[t]; StepLR after each epoch; a step with a non-finite\n"
+    "  loss or gradient is skipped and counted. Training rows: SOURCE normalised\n"
+    "  by its own range, rows of 28, the first 70% of the rows.\n"
+    "  --method M          dfl (default: decision-focused, exact rule) or mse\n"
+    "  --train SOURCE      a CSV file or synth:PROFILE (default " TDL_SOURCE_DEFAULT ")\n"
+    "  --epochs N          epochs (default 100)\n"
+    "  --lr R              initial learning rate (default 1e-6)\n"
+    "  --batch B           rows per batch (default 64)\n"
+    "  --lr-step K         StepLR: multiply the rate by G every K epochs\n"
+    "  --lr-gamma G        (default K = 10, G = 0.05)\n"
+    "  The defaults are the paper's settings (100 epochs, lr 1e-6, batch 64,\n"
+    "  StepLR 10 and 0.05).\n"
+    "  --seed S            initialisation and dropout masks (default 1)\n"
+    "  --init MODEL        start from these weights instead of a fresh init\n"
+    "  --checkpoint-every N  write MODEL.ckpt.safetensors (weights, Adam state,\n"
+    "                      RNG, epoch, config) every N epochs and at the end\n"
+    "                      (default 1); a killed run loses at most the epoch\n"
+    "                      in progress\n"
+    "  --resume            continue from MODEL.ckpt.safetensors (its config; only\n"
+    "                      --epochs may change): the final weights equal an\n"
+    "                      uninterrupted run's bit for bit (same --threads)\n"
+    "  --json              print a summary object on stdout at the end\n"
+    "  -o MODEL            the trained weights (safetensors, PyTorch names)\n";
+
+/* MODEL.safetensors -> MODEL.ckpt.safetensors (else MODEL.ckpt.safetensors
+ * appended). Caller frees. */
+static char *checkpoint_path(const char *model) {
+    const char *suf = ".safetensors";
+    size_t n = strlen(model), k = strlen(suf);
+    size_t base = (n > k && strcmp(model + n - k, suf) == 0) ? n - k : n;
+    char *p = malloc(base + 32);
+    if (!p) return NULL;
+    memcpy(p, model, base);
+    strcpy(p + base, ".ckpt.safetensors");
+    return p;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void format_eta(char *buf, size_t n, double s) {
+    if (!isfinite(s) || s < 0) s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+}
+
+int tdl_cmd_train(int argc, char **argv) {
+    enum { O_LRSTEP = 256, O_LRGAMMA, O_INIT, O_CKEVERY, O_RESUME };
+    static const struct option opts[] = {
+        {"method", required_argument, NULL, 'm'},   {"train", required_argument, NULL, 'T'},
+        {"epochs", required_argument, NULL, 'e'},   {"lr", required_argument, NULL, 'l'},
+        {"batch", required_argument, NULL, 'b'},    {"lr-step", required_argument, NULL, O_LRSTEP},
+        {"lr-gamma", required_argument, NULL, O_LRGAMMA},
+        {"seed", required_argument, NULL, 's'},     {"init", required_argument, NULL, O_INIT},
+        {"checkpoint-every", required_argument, NULL, O_CKEVERY},
+        {"resume", no_argument, NULL, O_RESUME},    {"json", no_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    tdl_train_config cfg;
+    tdl_train_config_default(&cfg);
+    const char *source = NULL, *init = NULL, *out = NULL;
+    long lv, every = 1, epochs_opt = 0;
+    double dv;
+    int json = 0, resume = 0, config_given = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            if (tdl_train_loss_parse(optarg, &cfg.loss) != TDL_OK)
+                return tdl_cli_usage_error(train_usage, "--method: %s", tdl_last_error());
+            config_given = 1;
+            break;
+        case 'T': source = optarg; break;
+        case 'e':
+            if (tdl_cli_parse_long(train_usage, "--epochs", optarg, 1, 1000000, &epochs_opt))
+                return TDL_EXIT_USAGE;
+            cfg.epochs = (int)epochs_opt;
+            break;
+        case 'l':
+            if (tdl_cli_parse_double(train_usage, "--lr", optarg, 1e-30, 1e3, &cfg.lr))
+                return TDL_EXIT_USAGE;
+            config_given = 1;
+            break;
+        case 'b':
+            if (tdl_cli_parse_long(train_usage, "--batch", optarg, 1, 1 << 20, &lv))
+                return TDL_EXIT_USAGE;
+            cfg.batch = (int)lv;
+            config_given = 1;
+            break;
+        case O_LRSTEP:
+            if (tdl_cli_parse_long(train_usage, "--lr-step", optarg, 1, 1000000, &lv))
+                return TDL_EXIT_USAGE;
+            cfg.lr_step = (int)lv;
+            config_given = 1;
+            break;
+        case O_LRGAMMA:
+            if (tdl_cli_parse_double(train_usage, "--lr-gamma", optarg, 1e-30, 1e3, &dv))
+                return TDL_EXIT_USAGE;
+            cfg.lr_gamma = dv;
+            config_given = 1;
+            break;
+        case 's':
+            if (tdl_cli_parse_long(train_usage, "--seed", optarg, 0, 2147483647L, &lv))
+                return TDL_EXIT_USAGE;
+            cfg.seed = (uint64_t)lv;
+            config_given = 1;
+            break;
+        case O_INIT: init = optarg; config_given = 1; break;
+        case O_CKEVERY:
+            if (tdl_cli_parse_long(train_usage, "--checkpoint-every", optarg, 1, 1000000, &every))
+                return TDL_EXIT_USAGE;
+            break;
+        case O_RESUME: resume = 1; break;
+        case 'j': json = 1; break;
+        case 'o': out = optarg; break;
+        case 'h': fputs(train_usage, stdout); return TDL_EXIT_OK;
+        case ':':
+            return tdl_cli_usage_error(train_usage, "%s needs a value", argv[optind - 1]);
+        default:
+            return tdl_cli_usage_error(train_usage, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return tdl_cli_usage_error(train_usage, "unexpected argument '%s'", argv[optind]);
+    if (!out) return tdl_cli_usage_error(train_usage, "-o MODEL.safetensors is required");
+    if (resume && config_given)
+        return tdl_cli_usage_error(train_usage, "--resume takes the config from the checkpoint "
+                                   "(only --epochs, --checkpoint-every and --train may be given)");
+
+    char *ckpt = checkpoint_path(out);
+    if (!ckpt) return tdl_cli_fail("out of memory", "checkpoint path");
+    tdl_predictor pred;
+    memset(&pred, 0, sizeof pred);
+    tdl_trainer tr;
+    memset(&tr, 0, sizeof tr);
+    tdl_train_data data;
+    memset(&data, 0, sizeof data);
+    tdl_series raw = {0};
+    int rc = TDL_EXIT_FAIL, resumed_from = 0;
+    char what[1200];
+
+    if (resume) {
+        static tdl_checkpoint_info info;
+        if (access(ckpt, F_OK) != 0) {
+            snprintf(what, sizeof what, "no checkpoint %s to resume from", ckpt);
+            rc = tdl_cli_fail(what, "run without --resume to start");
+            goto done;
+        }
+        if (tdl_trainer_resume(&tr, &pred, ckpt, &info) != TDL_OK) {
+            rc = tdl_cli_fail(tdl_last_error(), "delete the checkpoint to start afresh");
+            goto done;
+        }
+        if (source && strcmp(source, info.train_source) != 0) {
+            snprintf(what, sizeof what, "--train %s differs from the checkpoint's %s", source,
+                     info.train_source);
+            rc = tdl_cli_fail(what, "resume with the same training source");
+            goto done;
+        }
+        source = info.train_source;
+        if (epochs_opt) tr.cfg.epochs = (int)epochs_opt;
+        cfg = tr.cfg;
+        resumed_from = tr.epoch;
+        if (tdl_source_load(source, NULL, 0, &raw, NULL) != TDL_OK ||
+            tdl_train_data_prepare(&data, &raw) != TDL_OK) {
+            snprintf(what, sizeof what, "training data %s: %s", source, tdl_last_error());
+            rc = tdl_cli_fail(what, "the checkpoint's training source must still be readable");
+            goto done;
+        }
+        if (data.range.min != info.range.min || data.range.max != info.range.max ||
+            data.R != info.rows) {
+            snprintf(what, sizeof what, "training data %s changed since the checkpoint (range or "
+                     "rows differ)", source);
+            rc = tdl_cli_fail(what, "resume with the same data");
+            goto done;
+        }
+    } else {
+        if (!source) source = TDL_SOURCE_DEFAULT;
+        if (tdl_source_load(source, NULL, 0, &raw, NULL) != TDL_OK ||
+            tdl_train_data_prepare(&data, &raw) != TDL_OK) {
+            snprintf(what, sizeof what, "training data %s: %s", source, tdl_last_error());
+            rc = tdl_cli_fail(what, "a CSV with a ContextTokens column or synth:PROFILE");
+            goto done;
+        }
+        tdl_predictor_config pc;
+        tdl_predictor_config_default(&pc);
+        if (tdl_predictor_init(&pred, &pc, cfg.seed) != TDL_OK ||
+            (init && tdl_predictor_load(&pred, init) != TDL_OK)) {
+            rc = tdl_cli_fail(tdl_last_error(), "--init takes a predictor model file");
+            goto done;
+        }
+        if (tdl_trainer_init(&tr, &pred, &cfg) != TDL_OK) {
+            rc = tdl_cli_fail(tdl_last_error(), "check the options");
+            goto done;
+        }
+    }
+    if (data.R < (size_t)cfg.batch) {
+        snprintf(what, sizeof what, "%s has %zu training rows, fewer than one batch of %d",
+                 source, data.R, cfg.batch);
+        rc = tdl_cli_fail(what, "use a longer series or a smaller --batch");
+        goto done;
+    }
+
+    int64_t per_epoch = tdl_train_steps_per_epoch(data.R, cfg.batch);
+    int tty = isatty(2);
+    double t0 = now_seconds();
+    tdl_epoch_stats es = {NAN, 0, 0};
+    int e0 = tr.epoch;
+    if (!json || tty)
+        fprintf(stderr, "train: %s on %s (%zu rows, %" PRId64 " steps/epoch), epochs %d, lr %g, "
+                "batch %d, StepLR %d x %g, seed %" PRIu64 ", %d thread(s)%s\n",
+                tdl_train_loss_name(cfg.loss), source, data.R, per_epoch, cfg.epochs, cfg.lr,
+                cfg.batch, cfg.lr_step, cfg.lr_gamma, cfg.seed, tdl_threads_count(),
+                resumed_from ? " (resumed)" : "");
+    if (resumed_from)
+        fprintf(stderr, "train: resuming after epoch %d from %s\n", resumed_from, ckpt);
+    while (tr.epoch < cfg.epochs) {
+        if (tdl_trainer_epoch(&tr, &data, &es) != TDL_OK) {
+            rc = tdl_cli_fail(tdl_last_error(), "training stopped");
+            goto done;
+        }
+        double el = now_seconds() - t0;
+        int doneep = tr.epoch - e0;
+        double rate = el > 0 ? (double)(doneep * per_epoch) / el : 0.0;
+        char eta[32];
+        format_eta(eta, sizeof eta, el / doneep * (cfg.epochs - tr.epoch));
+        if (tty)
+            fprintf(stderr, "\repoch %d/%d  steps %" PRId64 "  loss %.6g  %.0f steps/s  ETA %s   ",
+                    tr.epoch, cfg.epochs, tr.adam.t, es.loss, rate, eta);
+        else
+            fprintf(stderr, "epoch %d/%d steps %" PRId64 " loss %.6g skipped %" PRId64
+                    " rate %.0f steps/s ETA %s\n",
+                    tr.epoch, cfg.epochs, tr.adam.t, es.loss, es.skipped, rate, eta);
+        if (tr.epoch % every == 0 || tr.epoch == cfg.epochs) {
+            if (tdl_trainer_checkpoint_save(&tr, ckpt, source, &data) != TDL_OK) {
+                if (tty) fputc('\n', stderr);
+                rc = tdl_cli_fail(tdl_last_error(), "checkpoint not written");
+                goto done;
+            }
+        }
+    }
+    if (tty) fputc('\n', stderr);
+    if (tdl_predictor_save(&pred, out) != TDL_OK) {
+        rc = tdl_cli_fail(tdl_last_error(), "model not written");
+        goto done;
+    }
+    double secs = now_seconds() - t0;
+    if (json)
+        printf("{\"method\": \"%s\", \"train\": \"%s\", \"train_rows\": %zu, \"epochs\": %d, "
+               "\"resumed_from_epoch\": %d, \"steps\": %" PRId64 ", \"skipped\": %" PRId64
+               ", \"final_loss\": %.9g, \"lr_initial\": %.9g, \"lr_final\": %.9g, "
+               "\"batch\": %d, \"lr_step\": %d, \"lr_gamma\": %.9g, \"seed\": %" PRIu64
+               ", \"threads\": %d, \"seconds\": %.3f, \"model\": \"%s\", \"checkpoint\": \"%s\"}\n",
+               tdl_train_loss_name(cfg.loss), source, data.R, cfg.epochs, resumed_from,
+               tr.adam.t, tr.skipped, es.loss, cfg.lr, tr.adam.lr, cfg.batch, cfg.lr_step,
+               cfg.lr_gamma, cfg.seed, tdl_threads_count(), secs, out, ckpt);
+    else
+        fprintf(stderr, "train: wrote %s (%d epochs, %" PRId64 " steps, %" PRId64
+                " skipped, %.1f s)\n", out, cfg.epochs, tr.adam.t, tr.skipped, secs);
+    rc = TDL_EXIT_OK;
+done:
+    tdl_trainer_free(&tr);
+    tdl_predictor_free(&pred);
+    tdl_train_data_free(&data);
+    tdl_series_free(&raw);
+    free(ckpt);
+    return rc;
+}

@@ -1,0 +1,174 @@
+/* train.c: the authors' training loop for the predictor (train.h): one Adam
+ * step per (batch, t), StepLR per epoch, non-finite steps skipped. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tdl/train.h"
+
+const char *tdl_train_loss_name(tdl_train_loss l) { return l == TDL_TRAIN_MSE ? "mse" : "dfl"; }
+
+tdl_status tdl_train_loss_parse(const char *name, tdl_train_loss *l) {
+    if (strcmp(name, "mse") == 0) *l = TDL_TRAIN_MSE;
+    else if (strcmp(name, "dfl") == 0) *l = TDL_TRAIN_DFL;
+    else return tdl_error(TDL_ERR_INVALID, "unknown loss '%s' (mse or dfl)", name);
+    return TDL_OK;
+}
+
+void tdl_train_config_default(tdl_train_config *c) {
+    memset(c, 0, sizeof *c);
+    c->loss = TDL_TRAIN_DFL;
+    c->epochs = 100;
+    c->lr = 1e-6;
+    c->batch = 64;
+    c->lr_step = 10;
+    c->lr_gamma = 0.05;
+    c->seed = 1;
+    c->rule = TDL_PROVISION_EXACT;
+    tdl_provision_defaults(&c->pp);
+}
+
+tdl_status tdl_train_config_check(const tdl_train_config *c) {
+    if (c->epochs < 1) return tdl_error(TDL_ERR_INVALID, "epochs %d < 1", c->epochs);
+    if (!(isfinite(c->lr) && c->lr > 0))
+        return tdl_error(TDL_ERR_INVALID, "learning rate %g is not a finite number > 0", c->lr);
+    if (c->batch < 1) return tdl_error(TDL_ERR_INVALID, "batch %d < 1", c->batch);
+    if (c->lr_step < 1) return tdl_error(TDL_ERR_INVALID, "StepLR step %d < 1", c->lr_step);
+    if (!(isfinite(c->lr_gamma) && c->lr_gamma > 0))
+        return tdl_error(TDL_ERR_INVALID, "StepLR gamma %g is not a finite number > 0",
+                         c->lr_gamma);
+    if (c->loss != TDL_TRAIN_MSE && c->loss != TDL_TRAIN_DFL)
+        return tdl_error(TDL_ERR_INVALID, "unknown loss kind %d", (int)c->loss);
+    return tdl_provision_check(&c->pp);
+}
+
+tdl_status tdl_train_data_prepare(tdl_train_data *d, const tdl_series *raw) {
+    memset(d, 0, sizeof *d);
+    size_t all = tdl_rows_count(raw->n), ntrain, ntest;
+    if (all == 0)
+        return tdl_error(TDL_ERR_INVALID, "the training series has %zu values, fewer than one "
+                         "row of %d", raw->n, TDL_ROW_LEN);
+    tdl_rows_split(all, &ntrain, &ntest);
+    if (ntrain == 0)
+        return tdl_error(TDL_ERR_INVALID, "the training series has %zu rows of %d: no row left "
+                         "for training after the 70/30 split", all, TDL_ROW_LEN);
+    tdl_series z = {0};
+    TDL_TRY(tdl_series_slice(&z, raw, 0, raw->n));
+    tdl_status s = tdl_series_normalize(&z, &d->range);
+    if (s != TDL_OK) {
+        tdl_series_free(&z);
+        return tdl_error_context(s, "normalising the training series");
+    }
+    float *rows = malloc(all * TDL_ROW_LEN * sizeof *rows);
+    if (!rows) {
+        tdl_series_free(&z);
+        return tdl_error(TDL_ERR_NOMEM, "training rows (%zu)", all);
+    }
+    tdl_series_rows(rows, z.v, z.n);
+    tdl_series_free(&z);
+    d->rows = rows; /* the first ntrain rows are the training rows */
+    d->R = ntrain;
+    d->rows_all = all;
+    return TDL_OK;
+}
+
+void tdl_train_data_free(tdl_train_data *d) {
+    if (!d) return;
+    free(d->rows);
+    memset(d, 0, sizeof *d);
+}
+
+tdl_status tdl_trainer_init(tdl_trainer *t, tdl_predictor *p, const tdl_train_config *cfg) {
+    memset(t, 0, sizeof *t);
+    TDL_TRY(tdl_train_config_check(cfg));
+    t->cfg = *cfg;
+    t->pred = p;
+    tdl_adam_init(&t->adam, cfg->lr);
+    tdl_steplr_init(&t->sched, cfg->lr_step, cfg->lr_gamma);
+    tdl_rng_init(&t->rng, cfg->seed, 1);
+    size_t B = (size_t)cfg->batch;
+    TDL_TRY(tdl_predictor_cache_init(&t->cache, &p->cfg, cfg->batch));
+    t->x = malloc(B * (size_t)p->cfg.T * sizeof(float));
+    t->y = malloc(B * sizeof(float));
+    t->yhat = malloc(B * sizeof(float));
+    t->dy = malloc(B * sizeof(float));
+    if (!t->x || !t->y || !t->yhat || !t->dy) {
+        tdl_trainer_free(t);
+        return tdl_error(TDL_ERR_NOMEM, "trainer buffers (batch %d)", cfg->batch);
+    }
+    return TDL_OK;
+}
+
+void tdl_trainer_free(tdl_trainer *t) {
+    if (!t) return;
+    tdl_predictor_cache_free(t->cache);
+    free(t->x);
+    free(t->y);
+    free(t->yhat);
+    free(t->dy);
+    t->cache = NULL;
+    t->x = t->y = t->yhat = t->dy = NULL;
+}
+
+int64_t tdl_train_steps_per_epoch(size_t R, int batch) {
+    return batch < 1 ? 0 : (int64_t)(R / (size_t)batch) * TDL_WINDOWS_PER_ROW;
+}
+
+/* 1 when every gradient of the trainable tensors is finite. */
+static int grads_finite(const tdl_params *p) {
+    for (int i = 0; i < p->count; i++) {
+        if (!p->items[i].trainable) continue;
+        const float *g = p->grad + p->items[i].offset;
+        for (size_t k = 0; k < p->items[i].numel; k++)
+            if (!isfinite(g[k])) return 0;
+    }
+    return 1;
+}
+
+tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_stats *st) {
+    const int B = t->cfg.batch;
+    TDL_ASSERT(t->pred->cfg.T == TDL_WINDOW_IN, "predictor T=%d, the windows have %d inputs",
+               t->pred->cfg.T, TDL_WINDOW_IN);
+    size_t nb = d->R / (size_t)B;
+    if (nb == 0)
+        return tdl_error(TDL_ERR_INVALID, "%zu training rows, fewer than one batch of %d "
+                         "(the last incomplete batch is dropped)", d->R, B);
+    tdl_predictor *p = t->pred;
+    double scale = d->range.max - d->range.min, offset = d->range.min;
+    double sum = 0.0;
+    int64_t taken = 0, skipped = 0;
+    for (size_t b = 0; b < nb; b++) {
+        const float *rows = d->rows + b * (size_t)B * TDL_ROW_LEN;
+        for (int tt = TDL_WINDOW_IN; tt < TDL_ROW_LEN; tt++) {
+            tdl_windows_at(t->x, t->y, rows, (size_t)B, tt);
+            tdl_predictor_forward(p, t->cache, t->x, t->yhat, B, 1, &t->rng);
+            double loss = t->cfg.loss == TDL_TRAIN_MSE
+                              ? tdl_predictor_mse_loss(t->yhat, t->y, t->dy, B)
+                              : tdl_predictor_dfl_loss(&t->cfg.pp, t->cfg.rule, scale, offset,
+                                                       t->yhat, t->y, t->dy, B);
+            if (!isfinite(loss)) {
+                skipped++;
+                continue;
+            }
+            tdl_params_zero_grad(&p->params);
+            tdl_predictor_backward(p, t->cache, t->dy, B);
+            if (!grads_finite(&p->params)) {
+                skipped++;
+                continue;
+            }
+            tdl_adam_step(&t->adam, &p->params);
+            sum += loss;
+            taken++;
+        }
+    }
+    tdl_steplr_step(&t->sched, &t->adam);
+    t->epoch++;
+    t->steps += taken;
+    t->skipped += skipped;
+    if (st) {
+        st->loss = taken > 0 ? sum / (double)taken : NAN;
+        st->steps = taken;
+        st->skipped = skipped;
+    }
+    return TDL_OK;
+}
