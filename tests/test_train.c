@@ -16,7 +16,7 @@
 static void make_series(tdl_series *s) {
     TDL_CHECK(tdl_series_alloc(s, 100 * 28 + 5) == TDL_OK, "alloc");
     for (size_t i = 0; i < s->n; i++)
-        s->v[i] = 20000.0 + 8000.0 * sin(2.0 * M_PI * (double)i / 28.0) + 3.0 * (double)i;
+        s->v[i] = 20000.0 + 8000.0 * sin(6.283185307179586 * (double)i / 28.0) + 3.0 * (double)i;
 }
 
 static void small_config(tdl_train_config *c, tdl_train_loss loss) {
