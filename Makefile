@@ -22,15 +22,13 @@ build-sanitize: setup
 	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTDL_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-sanitize -j $(JOBS)
 
-# The main job for now (training and evaluation come with the predictor):
-# the build, the built-in default workload (synth:conversation) described
-# next to a shifted one, and one provisioning decision with its regret.
+# The main job: train a decision-focused predictor on the built-in training
+# workload (synth:conversation) and print its regret table on shifted
+# synthetic workloads. Point it at real traces with TRAIN= and TEST= (see
+# scripts/demo.sh; e.g. make demo TRAIN=../shared/data/azure/23V.csv
+# TEST="../shared/data/azure/23V.csv ../shared/data/azure/24D.csv").
 demo: build
-	@./build/tdl info
-	@echo
-	@./build/tdl data info synth:conversation synth:code-2024 --against synth:conversation
-	@echo
-	@./build/tdl decide --forecast 30000 --actual 36000
+	@TRAIN="$(TRAIN)" TEST="$(TEST)" EPOCHS="$(EPOCHS)" LR="$(LR)" sh scripts/demo.sh
 
 check: build build-sanitize
 	@sh scripts/check.sh
