@@ -21,7 +21,7 @@ expect "bad rule" 2 "rule" "" -- eval --model "$TMP/m.safetensors" --test $TR --
 
 expect "table" 0 "" "^average" -- eval --model "$TMP/m.safetensors" --train $TR --test $TR synth:code:1:2800
 grep -q "30% split" "$TMP/out"; check "training source on its 30% split" $?
-rows=$(awk '$1 == "synth:conversation:1:2800" { print $3 }' "$TMP/out")
+rows=$(awk '$1 == "synth:conversation:1:2800" { print $4 }' "$TMP/out")
 [ "$rows" = "30" ]; check "30% of 100 rows = 30 test rows (got $rows)" $?
 rows=$(awk '$1 == "synth:code:1:2800" { print $2 }' "$TMP/out")
 [ "$rows" = "100" ]; check "another set: all 100 rows (got $rows)" $?
@@ -33,13 +33,13 @@ cp "$TMP/out" "$TMP/out1"
 cmp -s "$TMP/out1" "$TMP/out2"; check "same numbers twice" $?
 
 # Bad input: exit 1, `tdl: error:` naming the problem.
-expect "missing model" 1 "tdl: error: model .*nope" "" -- eval --model "$TMP/nope.safetensors" --test $TR
+expect "missing model" 1 "tdl: error: model: .*nope" "" -- eval --model "$TMP/nope.safetensors" --test $TR
 expect "missing test file" 1 "tdl: error: test set .*nope.csv" "" -- eval --model "$TMP/m.safetensors" --train $TR --test "$TMP/nope.csv"
 expect "missing training file" 1 "tdl: error: training series" "" -- eval --model "$TMP/m.safetensors" --train "$TMP/nope.csv" --test $TR
 printf 'ContextTokens\n' >"$TMP/short.csv"; i=0
 while [ $i -lt 27 ]; do echo $((1000 + i)) >>"$TMP/short.csv"; i=$((i + 1)); done
 expect "27 values" 1 "tdl: error: test set .*fewer than one row of 28" "" -- eval --model "$TMP/m.safetensors" --train $TR --test "$TMP/short.csv"
-expect "wrong names (another fixture)" 1 "tdl: error: model .*adam" "" -- eval --model "$FIX/adam.safetensors" --test $TR
+expect "wrong names (another fixture)" 1 "tdl: error: model: .*adam" "" -- eval --model "$FIX/adam.safetensors" --test $TR
 expect "checkpoint is not a model (extra tensors)" 1 "tdl: error: model" "" -- eval --model "$TMP/m.ckpt.safetensors" --test $TR
 # A predictor tensor with a wrong shape: lstm1.weight_ih_l0 as (512, 2).
 hdr='{"lstm1.weight_ih_l0":{"dtype":"F32","shape":[512,2],"data_offsets":[0,4096]}}'
@@ -48,6 +48,6 @@ printf "$(printf '\\%03o' $((len % 256)) $((len / 256)))\\000\\000\\000\\000\\00
 printf '%s' "$hdr" >>"$TMP/shape.safetensors"
 head -c 4096 /dev/zero >>"$TMP/shape.safetensors"
 expect "file is valid safetensors" 0 "" "lstm1.weight_ih_l0" -- inspect "$TMP/shape.safetensors"
-expect "wrong shape" 1 "tdl: error: model .*lstm1.weight_ih_l0" "" -- eval --model "$TMP/shape.safetensors" --test $TR
+expect "wrong shape" 1 "tdl: error: model: .*lstm1.weight_ih_l0" "" -- eval --model "$TMP/shape.safetensors" --test $TR
 
 cli_done cli_eval

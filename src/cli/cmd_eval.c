@@ -116,7 +116,7 @@ int tdl_cmd_eval(int argc, char **argv) {
     tdl_eval_result *res = calloc((size_t)ntest, sizeof *res);
     if (!res) { rc = tdl_cli_fail("out of memory", "results"); goto out; }
     if (tdl_predictor_init(&pred, &pc, 0) != TDL_OK || tdl_predictor_load(&pred, model) != TDL_OK) {
-        snprintf(what, sizeof what, "model %s: %s", model, tdl_last_error());
+        snprintf(what, sizeof what, "model: %s", tdl_last_error());
         tdl_cli_fail(what, "a predictor file from tdl train or a PyTorch state_dict export");
         goto free_all;
     }
