@@ -9,6 +9,7 @@
 #include "tdl/nn.h"
 #include "tdl/noise.h"
 #include "tdl/params.h"
+#include "tdl/predictor.h"
 #include "tdl/provision.h"
 #include "tdl/rng.h"
 #include "tdl/safetensors.h"
