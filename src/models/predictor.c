@@ -1,0 +1,168 @@
+/* predictor.c: the DeepLSTM predictor of spec section 3: its parameter table,
+ * PyTorch's default initialisation, and the model file (load / save).
+ * The forward and backward passes are in predictor_pass.c, the losses in
+ * predictor_loss.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tdl/predictor.h"
+#include "tdl/safetensors.h"
+
+void tdl_predictor_config_default(tdl_predictor_config *c) {
+    c->T = 7;
+    c->H1 = 128;
+    c->H2 = 64;
+    c->F = 32;
+    c->dropout = 0.3f;
+}
+
+static tdl_status check_config(const tdl_predictor_config *c) {
+    if (c->T < 1 || c->H1 < 1 || c->H2 < 1 || c->F < 1 || c->T > (1 << 20) ||
+        c->H1 > (1 << 16) || c->H2 > (1 << 16) || c->F > (1 << 16))
+        return tdl_error(TDL_ERR_INVALID, "predictor sizes T=%d H1=%d H2=%d F=%d must be "
+                         "positive (and T <= 2^20, H1, H2, F <= 2^16)", c->T, c->H1, c->H2, c->F);
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return tdl_error(TDL_ERR_INVALID, "predictor dropout %g outside [0, 1)", (double)c->dropout);
+    return TDL_OK;
+}
+
+/* One tensor of the table: PyTorch name, shape, and the bound k of its
+ * U(-k, k) initialisation (0: LayerNorm, set to `fill`). */
+typedef struct {
+    const char *name;
+    int ndim;
+    int64_t shape[2];
+    double bound;
+    float fill;
+} spec_t;
+
+enum { N_TENSORS = 16 };
+
+static void table(const tdl_predictor_config *c, spec_t s[N_TENSORS]) {
+    const int64_t H1 = c->H1, H2 = c->H2, F = c->F;
+    const double k1 = 1.0 / sqrt((double)H1), k2 = 1.0 / sqrt((double)H2),
+                 kf1 = 1.0 / sqrt((double)H2), kf2 = 1.0 / sqrt((double)F);
+    const spec_t t[N_TENSORS] = {
+        {"lstm1.weight_ih_l0", 2, {4 * H1, 1}, k1, 0},  {"lstm1.weight_hh_l0", 2, {4 * H1, H1}, k1, 0},
+        {"lstm1.bias_ih_l0", 1, {4 * H1, 0}, k1, 0},    {"lstm1.bias_hh_l0", 1, {4 * H1, 0}, k1, 0},
+        {"norm1.weight", 1, {H1, 0}, 0, 1},             {"norm1.bias", 1, {H1, 0}, 0, 0},
+        {"lstm2.weight_ih_l0", 2, {4 * H2, H1}, k2, 0}, {"lstm2.weight_hh_l0", 2, {4 * H2, H2}, k2, 0},
+        {"lstm2.bias_ih_l0", 1, {4 * H2, 0}, k2, 0},    {"lstm2.bias_hh_l0", 1, {4 * H2, 0}, k2, 0},
+        {"norm2.weight", 1, {H2, 0}, 0, 1},             {"norm2.bias", 1, {H2, 0}, 0, 0},
+        {"fc1.weight", 2, {F, H2}, kf1, 0},             {"fc1.bias", 1, {F, 0}, kf1, 0},
+        {"fc2.weight", 2, {1, F}, kf2, 0},              {"fc2.bias", 1, {1, 0}, kf2, 0},
+    };
+    memcpy(s, t, sizeof t);
+}
+
+/* The table, allocated and zeroed. */
+static tdl_status build(tdl_predictor *p, const tdl_predictor_config *cfg) {
+    TDL_TRY(check_config(cfg));
+    memset(p, 0, sizeof *p);
+    p->cfg = *cfg;
+    tdl_params_init(&p->params);
+    spec_t s[N_TENSORS];
+    table(cfg, s);
+    tdl_status st = TDL_OK;
+    for (int i = 0; i < N_TENSORS && st == TDL_OK; i++)
+        st = tdl_params_add(&p->params, s[i].name, s[i].ndim, s[i].shape, 1);
+    if (st == TDL_OK) st = tdl_params_alloc(&p->params);
+    if (st != TDL_OK) tdl_params_free(&p->params);
+    return st;
+}
+
+tdl_status tdl_predictor_init(tdl_predictor *p, const tdl_predictor_config *cfg, uint64_t seed) {
+    TDL_ASSERT(p && cfg, "predictor_init: NULL argument");
+    TDL_TRY(build(p, cfg));
+    spec_t s[N_TENSORS];
+    table(cfg, s);
+    /* Tensor i draws from stream i of the seed: each tensor's values depend
+     * only on (seed, its position in the table). */
+    for (int i = 0; i < N_TENSORS; i++) {
+        const tdl_param *t = &p->params.items[i];
+        float *x = p->params.param + t->offset;
+        if (s[i].bound > 0.0) {
+            tdl_rng r;
+            tdl_rng_init(&r, seed, (uint64_t)i);
+            tdl_rng_fill_uniform(&r, x, t->numel, (float)-s[i].bound, (float)s[i].bound);
+        } else {
+            for (size_t j = 0; j < t->numel; j++) x[j] = s[i].fill;
+        }
+    }
+    return TDL_OK;
+}
+
+void tdl_predictor_free(tdl_predictor *p) {
+    if (!p) return;
+    tdl_params_free(&p->params);
+}
+
+static const char *const meta_keys[5] = {"T", "H1", "H2", "F", "dropout"};
+
+/* The config a file describes: its metadata when it has the keys (a tdl
+ * model), the paper's sizes otherwise (e.g. a PyTorch export). */
+static tdl_status file_config(const tdl_safetensors *st, const char *path,
+                              tdl_predictor_config *c) {
+    tdl_predictor_config_default(c);
+    int present = 0;
+    for (int k = 0; k < 5; k++) present += tdl_safetensors_meta(st, meta_keys[k]) != NULL;
+    if (present == 0) return TDL_OK;
+    int *ints[4] = {&c->T, &c->H1, &c->H2, &c->F};
+    for (int k = 0; k < 5; k++) {
+        const char *v = tdl_safetensors_meta(st, meta_keys[k]);
+        if (!v)
+            return tdl_error(TDL_ERR_FORMAT, "%s: metadata has no predictor '%s' (it names "
+                             "some of T, H1, H2, F, dropout but not all)", path, meta_keys[k]);
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || *end != '\0' || !isfinite(d) ||
+            (k < 4 && (d != floor(d) || d < 1 || d > (1 << 20))))
+            return tdl_error(TDL_ERR_FORMAT, "%s: metadata %s = '%.40s' is not a valid value",
+                             path, meta_keys[k], v);
+        if (k < 4) *ints[k] = (int)d;
+        else c->dropout = (float)d;
+    }
+    tdl_status s = check_config(c);
+    if (s != TDL_OK) return tdl_error_context(s, "%s", path);
+    return TDL_OK;
+}
+
+tdl_status tdl_predictor_load(tdl_predictor *p, const char *path) {
+    TDL_ASSERT(p && path, "predictor_load: NULL argument");
+    tdl_safetensors st;
+    TDL_TRY(tdl_safetensors_read(&st, path));
+    tdl_predictor_config c;
+    tdl_status s = file_config(&st, path, &c);
+    if (s == TDL_OK) s = build(p, &c);
+    if (s == TDL_OK) {
+        s = tdl_params_load_from(&p->params, &st, 0);
+        if (s != TDL_OK) {
+            tdl_error_context(s, "%s", path);
+            tdl_predictor_free(p);
+        }
+    }
+    tdl_safetensors_free(&st);
+    return s;
+}
+
+tdl_status tdl_predictor_save(const tdl_predictor *p, const char *path) {
+    TDL_ASSERT(p && path, "predictor_save: NULL argument");
+    char v[5][32];
+    snprintf(v[0], sizeof v[0], "%d", p->cfg.T);
+    snprintf(v[1], sizeof v[1], "%d", p->cfg.H1);
+    snprintf(v[2], sizeof v[2], "%d", p->cfg.H2);
+    snprintf(v[3], sizeof v[3], "%d", p->cfg.F);
+    snprintf(v[4], sizeof v[4], "%.9g", (double)p->cfg.dropout);
+    const char *meta[12];
+    for (int k = 0; k < 5; k++) {
+        meta[2 * k] = meta_keys[k];
+        meta[2 * k + 1] = v[k];
+    }
+    meta[10] = "model";
+    meta[11] = "tdl DeepLSTM predictor";
+    tdl_status s = tdl_params_save(&p->params, path, meta, 6, 0);
+    if (s != TDL_OK) return tdl_error_context(s, "saving the predictor");
+    return TDL_OK;
+}

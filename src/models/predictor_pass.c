@@ -1,0 +1,180 @@
+/* predictor_pass.c: the predictor's forward and backward passes and the cache
+ * that connects them (spec section 3):
+ *
+ *   x (B,T,1) -> lstm1 -> h1 (B,T,H1) -> norm1 -> n1 -> drop1 -> d1
+ *     -> lstm2 -> h2 (B,T,H2) -> norm2 -> n2 -> drop2 -> d2 -> last step (B,H2)
+ *     -> fc1 -> f1 (B,F) -> GELU -> a1 -> fc2 -> y (B)
+ *
+ * Everything is allocated once for up to Bmax rows; a pass on B <= Bmax rows
+ * uses the first B rows of every buffer. In eval mode drop1 and drop2 are the
+ * identity (d1 = n1, d2 = n2) and backward skips them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tdl/nn.h"
+#include "tdl/predictor.h"
+
+struct tdl_predictor_cache {
+    tdl_predictor_config cfg;
+    int Bmax;
+    int B;     /* rows of the last forward */
+    int train; /* the last forward applied dropout */
+    float *mem;
+    /* forward, kept for backward */
+    float *x;                        /* (B, T) copy of the input */
+    float *h1, *c1, *g1;             /* (B,T,H1) (B,T,H1) (B,T,4H1) */
+    float *n1, *mean1, *rstd1;       /* (B,T,H1) (B*T) (B*T) */
+    float *mask1, *d1;               /* (B,T,H1) */
+    float *h2, *c2, *g2;             /* (B,T,H2) (B,T,H2) (B,T,4H2) */
+    float *n2, *mean2, *rstd2;       /* (B,T,H2) (B*T) (B*T) */
+    float *mask2, *d2;               /* (B,T,H2) */
+    float *last, *f1, *a1;           /* (B,H2) (B,F) (B,F) */
+    /* backward */
+    float *da1, *df1, *dlast;        /* (B,F) (B,F) (B,H2) */
+    float *dd2, *dn2, *dh2;          /* (B,T,H2) */
+    float *dd1, *dn1, *dh1;          /* (B,T,H1) */
+    float *scratch;                  /* LSTM backward scratch, the larger of the two */
+};
+
+tdl_status tdl_predictor_cache_init(tdl_predictor_cache **out, const tdl_predictor_config *cfg,
+                                    int B) {
+    TDL_ASSERT(out && cfg, "predictor_cache_init: NULL argument");
+    *out = NULL;
+    if (B < 1) return tdl_error(TDL_ERR_INVALID, "predictor cache for %d rows", B);
+    tdl_predictor_cache *c = calloc(1, sizeof *c);
+    if (!c) return tdl_error(TDL_ERR_NOMEM, "out of memory for the predictor cache");
+    c->cfg = *cfg;
+    c->Bmax = B;
+    const size_t T = (size_t)cfg->T, H1 = (size_t)cfg->H1, H2 = (size_t)cfg->H2,
+                 F = (size_t)cfg->F, R = (size_t)B * T;
+    size_t s1 = tdl_lstm_scratch_floats(B, cfg->T, 1, cfg->H1);
+    size_t s2 = tdl_lstm_scratch_floats(B, cfg->T, cfg->H1, cfg->H2);
+    struct { float **p; size_t n; } parts[] = {
+        {&c->x, R},          {&c->h1, R * H1},     {&c->c1, R * H1},   {&c->g1, R * 4 * H1},
+        {&c->n1, R * H1},    {&c->mean1, R},       {&c->rstd1, R},     {&c->mask1, R * H1},
+        {&c->d1, R * H1},    {&c->h2, R * H2},     {&c->c2, R * H2},   {&c->g2, R * 4 * H2},
+        {&c->n2, R * H2},    {&c->mean2, R},       {&c->rstd2, R},     {&c->mask2, R * H2},
+        {&c->d2, R * H2},    {&c->last, B * H2},   {&c->f1, B * F},    {&c->a1, B * F},
+        {&c->da1, B * F},    {&c->df1, B * F},     {&c->dlast, B * H2},
+        {&c->dd2, R * H2},   {&c->dn2, R * H2},    {&c->dh2, R * H2},
+        {&c->dd1, R * H1},   {&c->dn1, R * H1},    {&c->dh1, R * H1},
+        {&c->scratch, s1 > s2 ? s1 : s2},
+    };
+    const size_t np = sizeof parts / sizeof parts[0];
+    size_t total = 0;
+    for (size_t i = 0; i < np; i++) total += (parts[i].n + 15) & ~(size_t)15; /* 64-byte steps */
+    c->mem = aligned_alloc(64, total * sizeof(float));
+    if (!c->mem) {
+        free(c);
+        return tdl_error(TDL_ERR_NOMEM, "out of memory for the predictor cache (%zu floats)", total);
+    }
+    memset(c->mem, 0, total * sizeof(float));
+    size_t off = 0;
+    for (size_t i = 0; i < np; i++) {
+        *parts[i].p = c->mem + off;
+        off += (parts[i].n + 15) & ~(size_t)15;
+    }
+    *out = c;
+    return TDL_OK;
+}
+
+void tdl_predictor_cache_free(tdl_predictor_cache *c) {
+    if (!c) return;
+    free(c->mem);
+    free(c);
+}
+
+/* The parameter tensors in table order (predictor.c). */
+enum { W_IH1, W_HH1, B_IH1, B_HH1, LN1_W, LN1_B, W_IH2, W_HH2, B_IH2, B_HH2, LN2_W, LN2_B,
+       FC1_W, FC1_B, FC2_W, FC2_B, NP };
+
+static void tensors(const tdl_params *p, const float *base, const float *t[NP]) {
+    TDL_ASSERT(p->count == NP, "predictor: parameter table has %d tensors, expected %d",
+               p->count, NP);
+    for (int i = 0; i < NP; i++) t[i] = base + p->items[i].offset;
+}
+
+void tdl_predictor_forward(tdl_predictor *p, tdl_predictor_cache *c, const float *x, float *y,
+                           int B, int train, tdl_rng *rng) {
+    TDL_ASSERT(p && c && x && y, "predictor_forward: NULL argument");
+    const tdl_predictor_config *k = &p->cfg;
+    TDL_ASSERT(B >= 1 && B <= c->Bmax, "predictor_forward: B=%d, cache holds %d rows", B, c->Bmax);
+    TDL_ASSERT(c->cfg.T == k->T && c->cfg.H1 == k->H1 && c->cfg.H2 == k->H2 && c->cfg.F == k->F,
+               "predictor_forward: cache built for another configuration");
+    TDL_ASSERT(!train || rng, "predictor_forward: training needs an rng");
+    const int T = k->T, H1 = k->H1, H2 = k->H2, F = k->F;
+    const size_t R = (size_t)B * T;
+    const float *w[NP];
+    tensors(&p->params, p->params.param, w);
+    c->B = B;
+    c->train = train && k->dropout > 0.0f;
+    memcpy(c->x, x, R * sizeof(float));
+
+    tdl_lstm_forward(c->h1, c->c1, c->g1, c->x, w[W_IH1], w[W_HH1], w[B_IH1], w[B_HH1], B, T, 1, H1);
+    tdl_layernorm_forward(c->n1, c->mean1, c->rstd1, c->h1, w[LN1_W], w[LN1_B], (int)R, H1, 1e-5f);
+    const float *in2 = c->n1;
+    if (c->train) {
+        tdl_dropout_mask(c->mask1, R * H1, k->dropout, rng);
+        tdl_dropout_forward(c->d1, c->n1, c->mask1, R * H1);
+        in2 = c->d1;
+    }
+    tdl_lstm_forward(c->h2, c->c2, c->g2, in2, w[W_IH2], w[W_HH2], w[B_IH2], w[B_HH2], B, T, H1, H2);
+    tdl_layernorm_forward(c->n2, c->mean2, c->rstd2, c->h2, w[LN2_W], w[LN2_B], (int)R, H2, 1e-5f);
+    /* Only the last step reaches the head: draw the whole mask (so the rng
+     * advances as for torch's full-tensor dropout) but apply it to that step. */
+    if (c->train) tdl_dropout_mask(c->mask2, R * H2, k->dropout, rng);
+    for (int b = 0; b < B; b++) {
+        size_t o = ((size_t)b * T + T - 1) * H2;
+        if (c->train) tdl_dropout_forward(c->last + (size_t)b * H2, c->n2 + o, c->mask2 + o, H2);
+        else memcpy(c->last + (size_t)b * H2, c->n2 + o, H2 * sizeof(float));
+    }
+    tdl_linear_forward(c->f1, c->last, w[FC1_W], w[FC1_B], B, H2, F);
+    tdl_gelu_forward(c->a1, c->f1, (size_t)B * F);
+    tdl_linear_forward(y, c->a1, w[FC2_W], w[FC2_B], B, F, 1);
+}
+
+void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const float *dy, int B) {
+    TDL_ASSERT(p && c && dy, "predictor_backward: NULL argument");
+    TDL_ASSERT(B == c->B, "predictor_backward: B=%d, the last forward had %d rows", B, c->B);
+    const tdl_predictor_config *k = &p->cfg;
+    const int T = k->T, H1 = k->H1, H2 = k->H2, F = k->F;
+    const size_t R = (size_t)B * T;
+    const float *w[NP], *gc[NP];
+    float *g[NP];
+    tensors(&p->params, p->params.param, w);
+    tensors(&p->params, p->params.grad, gc);
+    for (int i = 0; i < NP; i++) g[i] = (float *)gc[i];
+
+    memset(c->da1, 0, (size_t)B * F * sizeof(float));
+    memset(c->df1, 0, (size_t)B * F * sizeof(float));
+    memset(c->dlast, 0, (size_t)B * H2 * sizeof(float));
+    tdl_linear_backward(c->da1, g[FC2_W], g[FC2_B], dy, c->a1, w[FC2_W], B, F, 1);
+    tdl_gelu_backward(c->df1, c->da1, c->f1, (size_t)B * F);
+    tdl_linear_backward(c->dlast, g[FC1_W], g[FC1_B], c->df1, c->last, w[FC1_W], B, H2, F);
+
+    /* Layer 2's output gets a gradient at its last step only; drop2 and
+     * norm2 then run over every step (zero elsewhere). */
+    memset(c->dn2, 0, R * H2 * sizeof(float));
+    for (int b = 0; b < B; b++) {
+        size_t o = ((size_t)b * T + T - 1) * H2;
+        if (c->train) tdl_dropout_backward(c->dn2 + o, c->dlast + (size_t)b * H2, c->mask2 + o, H2);
+        else memcpy(c->dn2 + o, c->dlast + (size_t)b * H2, H2 * sizeof(float));
+    }
+    memset(c->dh2, 0, R * H2 * sizeof(float));
+    tdl_layernorm_backward(c->dh2, g[LN2_W], g[LN2_B], c->dn2, c->h2, w[LN2_W], c->mean2,
+                           c->rstd2, (int)R, H2);
+    const float *in2 = c->train ? c->d1 : c->n1;
+    float *din2 = c->train ? c->dd1 : c->dn1;
+    memset(din2, 0, R * H1 * sizeof(float));
+    tdl_lstm_backward(din2, g[W_IH2], g[W_HH2], g[B_IH2], g[B_HH2], c->dh2, in2, c->h2, c->c2,
+                      c->g2, w[W_IH2], w[W_HH2], c->scratch, B, T, H1, H2);
+    if (c->train) {
+        memset(c->dn1, 0, R * H1 * sizeof(float));
+        tdl_dropout_backward(c->dn1, c->dd1, c->mask1, R * H1);
+    }
+    memset(c->dh1, 0, R * H1 * sizeof(float));
+    tdl_layernorm_backward(c->dh1, g[LN1_W], g[LN1_B], c->dn1, c->h1, w[LN1_W], c->mean1,
+                           c->rstd1, (int)R, H1);
+    tdl_lstm_backward(NULL, g[W_IH1], g[W_HH1], g[B_IH1], g[B_HH1], c->dh1, c->x, c->h1, c->c1,
+                      c->g1, w[W_IH1], w[W_HH1], c->scratch, B, T, 1, H1);
+}
