@@ -23,11 +23,13 @@ expect "too few rows for a batch" 1 "fewer than one batch" "" -- train --train s
 expect "short mse run" 0 "" "\"steps\": 42" -- --threads 2 train --method mse --train synth:conversation:1:2800 --epochs 2 --lr 1e-3 --json -o "$TMP/m.safetensors"
 [ -f "$TMP/m.safetensors" ] && [ -f "$TMP/m.ckpt.safetensors" ]; check "model and checkpoint written" $?
 expect "model loads" 0 "" "lstm1.weight_ih_l0" -- inspect "$TMP/m.safetensors"
+expect "--init from a model" 0 "" "\"steps\": 21" -- --threads 2 train --method mse --train synth:conversation:1:2800 --epochs 1 --init "$TMP/m.safetensors" --json -o "$TMP/i.safetensors"
+expect "--init missing file" 1 "tdl: error: .*nope" "" -- train --init "$TMP/nope.safetensors" -o "$TMP/i.safetensors"
 expect "checkpoint holds Adam state" 0 "" "adam.m.lstm1.weight_ih_l0" -- inspect "$TMP/m.ckpt.safetensors"
 
-# The crash test. 21030 slots = 525 training rows = 8 batches of 64, 168
-# steps per epoch; 4 epochs with StepLR every epoch, DFL.
-ARGS="train --method dfl --train synth:conversation:1:21030 --epochs 4 --lr 1e-4 --lr-step 1 --lr-gamma 0.5 --seed 3 --checkpoint-every 1"
+# The crash test. 10000 slots = 357 rows, 250 training rows = 3 batches of
+# 64, 63 steps per epoch; 4 epochs with StepLR every epoch, DFL.
+ARGS="train --method dfl --train synth:conversation:1:10000 --epochs 4 --lr 1e-4 --lr-step 1 --lr-gamma 0.5 --seed 3 --checkpoint-every 1"
 "$TDL" --threads 2 $ARGS -o "$TMP/full.safetensors" >/dev/null 2>"$TMP/err"
 check "uninterrupted run" $?
 
@@ -51,7 +53,7 @@ check "resumed model == uninterrupted model (cmp)" $?
 cmp "$TMP/full.ckpt.safetensors" "$TMP/k.ckpt.safetensors"
 check "resumed checkpoint == uninterrupted checkpoint (cmp)" $?
 # control: another seed gives another file, so cmp can fail
-"$TDL" --threads 2 train --method dfl --train synth:conversation:1:21030 --epochs 1 --lr 1e-4 --seed 4 -o "$TMP/other.safetensors" 2>/dev/null
+"$TDL" --threads 2 train --method dfl --train synth:conversation:1:10000 --epochs 1 --lr 1e-4 --seed 4 -o "$TMP/other.safetensors" 2>/dev/null
 ! cmp -s "$TMP/full.safetensors" "$TMP/other.safetensors"; check "another seed differs" $?
 
 cli_done cli_train

@@ -107,15 +107,13 @@ int tdl_cmd_eval(int argc, char **argv) {
     char what[1400];
     tdl_predictor pred;
     memset(&pred, 0, sizeof pred);
-    tdl_predictor_config pc;
-    tdl_predictor_config_default(&pc);
     tdl_provision_params pp;
     tdl_provision_defaults(&pp);
     tdl_series raw = {0};
     tdl_range range;
     tdl_eval_result *res = calloc((size_t)ntest, sizeof *res);
     if (!res) { rc = tdl_cli_fail("out of memory", "results"); goto out; }
-    if (tdl_predictor_init(&pred, &pc, 0) != TDL_OK || tdl_predictor_load(&pred, model) != TDL_OK) {
+    if (tdl_predictor_load(&pred, model) != TDL_OK) { /* builds from the file's config */
         snprintf(what, sizeof what, "model: %s", tdl_last_error());
         tdl_cli_fail(what, "a predictor file from tdl train or a PyTorch state_dict export");
         goto free_all;

@@ -212,8 +212,9 @@ int tdl_cmd_train(int argc, char **argv) {
         }
         tdl_predictor_config pc;
         tdl_predictor_config_default(&pc);
-        if (tdl_predictor_init(&pred, &pc, cfg.seed) != TDL_OK ||
-            (init && tdl_predictor_load(&pred, init) != TDL_OK)) {
+        /* --init: the file's weights and config (tdl_predictor_load builds p) */
+        if ((init ? tdl_predictor_load(&pred, init) : tdl_predictor_init(&pred, &pc, cfg.seed)) !=
+            TDL_OK) {
             rc = tdl_cli_fail(tdl_last_error(), "--init takes a predictor model file");
             goto done;
         }
