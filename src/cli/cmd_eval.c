@@ -174,16 +174,21 @@ int tdl_cmd_eval(int argc, char **argv) {
         printf("protocol %s, rule %s, inference mode; regret normalised (pooled, and the\n"
                "authors' mean over (batch of 64, step) groups)\n\n",
                tdl_eval_protocol_name(protocol), tdl_provision_rule_name(rule));
-        printf("%-36s %7s %10s %10s %10s\n", "test set", "rows", "MSE", "regret", "authors");
+        int w = 16;
         for (int i = 0; i < ntest; i++) {
-            char label[256];
+            int n = (int)strlen(tests[i]) + (same_source(tests[i], train) ? 12 : 0);
+            if (n > w) w = n;
+        }
+        printf("%-*s %7s %10s %10s %10s\n", w, "test set", "rows", "MSE", "regret", "authors");
+        for (int i = 0; i < ntest; i++) {
+            char label[PATH_MAX + 16];
             snprintf(label, sizeof label, "%s%s", tests[i],
                      same_source(tests[i], train) ? " (30% split)" : "");
-            printf("%-36s %7zu %10.4g %10.4f %10.4f\n", label, res[i].rows, res[i].mse,
+            printf("%-*s %7zu %10.4g %10.4f %10.4f\n", w, label, res[i].rows, res[i].mse,
                    res[i].regret_pooled, res[i].regret_grouped);
         }
-        printf("%-36s %7s %10.4g %10.4f %10.4f\n", "average", "", avg[0], avg[1], avg[2]);
-        printf("%-36s %7s %10.4g %10.4f %10.4f\n", "maximum", "", mx[0], mx[1], mx[2]);
+        printf("%-*s %7s %10.4g %10.4f %10.4f\n", w, "average", "", avg[0], avg[1], avg[2]);
+        printf("%-*s %7s %10.4g %10.4f %10.4f\n", w, "maximum", "", mx[0], mx[1], mx[2]);
     }
     rc = TDL_EXIT_OK;
 free_all:
