@@ -64,8 +64,13 @@ static void test_defaults_and_data(void) {
 /* Run `epochs` epochs from a fresh predictor; losses[e] per epoch. */
 static void run(const tdl_train_config *c, const tdl_train_data *d, int epochs, double *losses,
                 tdl_predictor *p, tdl_trainer *t) {
+    /* a smaller predictor than the paper's (a faster test; the checkpoint
+     * must carry its config) */
     tdl_predictor_config pc;
     tdl_predictor_config_default(&pc);
+    pc.H1 = 32;
+    pc.H2 = 16;
+    pc.F = 8;
     TDL_CHECK(tdl_predictor_init(p, &pc, c->seed) == TDL_OK, "init");
     TDL_CHECK(tdl_trainer_init(t, p, c) == TDL_OK, "trainer");
     for (int e = 0; e < epochs; e++) {
@@ -157,6 +162,8 @@ static void test_checkpoint_and_resume(const tdl_train_data *d, tdl_train_loss l
     TDL_CHECK(tdl_trainer_resume(&tr, &pr, path, &info) == TDL_OK, "resume: %s",
               tdl_last_error());
     /* round trip: every piece of state */
+    TDL_CHECK(pr.cfg.H1 == 32 && pr.cfg.H2 == 16 && pr.cfg.F == 8 && pr.cfg.T == 7,
+              "predictor config restored");
     TDL_CHECK(tr.epoch == 2 && tr.adam.t == tb.adam.t && tr.adam.lr == tb.adam.lr &&
                   tr.sched.epoch == tb.sched.epoch && tr.rng.pos == tb.rng.pos &&
                   tr.rng.seed == tb.rng.seed && tr.rng.stream == tb.rng.stream,
