@@ -17,7 +17,7 @@ set -e
 TDL=${TDL:-./build/tdl}
 TRAIN=${TRAIN:-synth:conversation}
 TEST=${TEST:-"$TRAIN synth:code synth:conversation-2024 synth:code-2024 synth:conversation-bursty"}
-EPOCHS=${EPOCHS:-20}
+EPOCHS=${EPOCHS:-10}
 LR=${LR:-1e-3}
 LR_STEP=${LR_STEP:-10}
 LR_GAMMA=${LR_GAMMA:-0.5}
