@@ -261,7 +261,7 @@ static void dropout_determinism(void) {
     tdl_predictor_forward(&p, c, x, y1, B, 1, &r1);
     tdl_predictor_forward(&p, c, x, y2, B, 1, &r2);
     TDL_CHECK(memcmp(y1, y2, sizeof y1) == 0, "same rng state, same training output");
-    size_t per = (size_t)B * cfg.T * (size_t)(cfg.H1 + cfg.H2);
+    size_t per = (size_t)B * cfg.T * cfg.H1 + (size_t)B * cfg.H2; /* drop1 every step, drop2 the last */
     TDL_CHECK(r1.pos == per, "rng advanced by %llu words, expected %zu (one per dropped unit)",
               (unsigned long long)r1.pos, per);
     tdl_predictor_forward(&p, c, x, y3, B, 1, &r1); /* the advanced rng: new masks */
