@@ -428,29 +428,44 @@ static void files(void) {
     tdl_predictor_free(&p);
 }
 
+/* The interoperability script tests/predictor_torch_interop.sh drives this
+ * binary with one of two variables (and nothing else runs):
+ *   TDL_TEST_WRITE_MODEL=path  save a model initialised from seed 3;
+ *   TDL_TEST_PREDICT=path      load a model file;
+ * then print the eval prediction for the input 0.1, 0.2, ..., 0.7, which the
+ * script compares with tools/import_predictor.py (PyTorch) on the same file. */
+static int interop(const char *write_path, const char *predict_path) {
+    tdl_predictor p;
+    tdl_predictor_config cfg;
+    tdl_predictor_config_default(&cfg);
+    tdl_status s = write_path ? tdl_predictor_init(&p, &cfg, 3) : tdl_predictor_load(&p, predict_path);
+    if (s == TDL_OK && write_path) {
+        s = tdl_predictor_save(&p, write_path);
+        if (s != TDL_OK) tdl_predictor_free(&p);
+    }
+    if (s != TDL_OK) {
+        fprintf(stderr, "test_predictor: %s\n", tdl_last_error());
+        return 1;
+    }
+    tdl_predictor_cache *c;
+    float x[64], y;
+    for (int i = 0; i < p.cfg.T && i < 64; i++) x[i] = 0.1f * (float)(i + 1);
+    if (p.cfg.T > 64 || tdl_predictor_cache_init(&c, &p.cfg, 1) != TDL_OK) return 1;
+    tdl_predictor_forward(&p, c, x, &y, 1, 0, NULL);
+    printf("tdl prediction: %.9g\n", (double)y);
+    tdl_predictor_cache_free(c);
+    tdl_predictor_free(&p);
+    return 0;
+}
+
 int main(void) {
+    const char *w = getenv("TDL_TEST_WRITE_MODEL"), *r = getenv("TDL_TEST_PREDICT");
+    if (w || r) return interop(w, r);
     torch_comparison();
     finite_differences(0);
     finite_differences(1);
     dropout_determinism();
     init_statistics();
     files();
-    /* TDL_TEST_WRITE_MODEL=path: save a model initialised from seed 3 and
-     * its eval prediction for the input 0.1, 0.2, ..., 0.7 (the import check
-     * of tools/import_predictor.py). */
-    const char *out = getenv("TDL_TEST_WRITE_MODEL");
-    if (out) {
-        tdl_predictor p;
-        tdl_predictor_config cfg;
-        tdl_predictor_config_default(&cfg);
-        tdl_predictor_cache *c;
-        float x[7] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f}, y;
-        TDL_CHECK(tdl_predictor_init(&p, &cfg, 3) == TDL_OK && tdl_predictor_save(&p, out) == TDL_OK &&
-                  tdl_predictor_cache_init(&c, &cfg, 1) == TDL_OK, "write %s", out);
-        tdl_predictor_forward(&p, c, x, &y, 1, 0, NULL);
-        printf("tdl prediction for 0.1..0.7 of %s: %.9g\n", out, (double)y);
-        tdl_predictor_cache_free(c);
-        tdl_predictor_free(&p);
-    }
     return tdl_test_done("test_predictor");
 }
