@@ -11,9 +11,8 @@
  * and in training mode (fixed masks), dropout determinism, initialisation
  * statistics, save -> load round trip, and load errors.
  *
- * Tolerances. Outputs: rtol 1e-5 plus atol 1e-7, and rtol 1e-5 alone for the
- * outputs above 1e-3: one output is 4.6e-4, a sum of 32 terms of ~0.05 in
- * fc2, where float32 rounding alone is a few 1e-8 (observed 4.5e-8). Losses:
+ * Tolerances. Outputs: rtol 1e-5 plus atol 1e-7 (one output is 4.6e-4, where
+ * float32 rounding of the 64-wide dot products alone is ~1e-8). Losses:
  * rtol 1e-5 (they follow the outputs). Gradients: atol 1e-6 + rtol 1e-4,
  * as in test_predictor_kernels (two LSTMs and LayerNorms of float32 sums in
  * another order). Adam: after 5 steps of lr 1e-3 a parameter has moved up
@@ -85,15 +84,6 @@ static void torch_comparison(void) {
     float y[BF], dy[BF];
     tdl_predictor_forward(&p, c, x, y, BF, 0, NULL);
     tdl_test_allclose("outputs vs torch (eval)", y, want_out, BF, OUT_ATOL, OUT_RTOL);
-    {   /* and purely relative for the outputs not near zero */
-        float g2[BF], w2[BF];
-        int m = 0;
-        for (int i = 0; i < BF; i++)
-            if (fabsf(want_out[i]) > 1e-3f) { g2[m] = y[i]; w2[m++] = want_out[i]; }
-        TDL_CHECK(m >= 6, "%d outputs above 1e-3", m);
-        tdl_test_allclose("outputs above 1e-3 vs torch, relative only", g2, w2, (size_t)m, 0.0,
-                          OUT_RTOL);
-    }
     int clipped = 0;
     for (int i = 0; i < BF; i++) clipped += y[i] <= 0.0f;
     TDL_CHECK(clipped == (int)meta_double(&st, "relu_clipped") && clipped > 0 && clipped < BF,
