@@ -58,9 +58,10 @@ static void table(const tdl_predictor_config *c, spec_t s[N_TENSORS]) {
 }
 
 /* The table, allocated and zeroed. */
+/* On failure *p is left zeroed, so tdl_predictor_free(p) is always safe. */
 static tdl_status build(tdl_predictor *p, const tdl_predictor_config *cfg) {
-    TDL_TRY(check_config(cfg));
     memset(p, 0, sizeof *p);
+    TDL_TRY(check_config(cfg));
     p->cfg = *cfg;
     tdl_params_init(&p->params);
     spec_t s[N_TENSORS];
@@ -129,8 +130,12 @@ static tdl_status file_config(const tdl_safetensors *st, const char *path,
     return TDL_OK;
 }
 
+/* p is an output (not freed first; zeroed on failure). The sizes come from
+ * the file's metadata, or are the paper's for a file without it (a PyTorch
+ * export); every tensor must then have exactly its name and shape. */
 tdl_status tdl_predictor_load(tdl_predictor *p, const char *path) {
     TDL_ASSERT(p && path, "predictor_load: NULL argument");
+    memset(p, 0, sizeof *p); /* p is an output: whatever it held is not freed */
     tdl_safetensors st;
     TDL_TRY(tdl_safetensors_read(&st, path));
     tdl_predictor_config c;

@@ -2,12 +2,15 @@
  * that connects them (spec section 3):
  *
  *   x (B,T,1) -> lstm1 -> h1 (B,T,H1) -> norm1 -> n1 -> drop1 -> d1
- *     -> lstm2 -> h2 (B,T,H2) -> norm2 -> n2 -> drop2 -> d2 -> last step (B,H2)
- *     -> fc1 -> f1 (B,F) -> GELU -> a1 -> fc2 -> y (B)
+ *     -> lstm2 -> h2 (B,T,H2) -> last step h2l (B,H2) -> norm2 -> n2 -> drop2
+ *     -> last (B,H2) -> fc1 -> f1 (B,F) -> GELU -> a1 -> fc2 -> y (B)
  *
+ * norm2 and drop2 act on each step separately and only the last step reaches
+ * the head, so they run on that step alone: the same output, and the exact
+ * same gradients (LayerNorm's backward of a zero gradient is zero).
  * Everything is allocated once for up to Bmax rows; a pass on B <= Bmax rows
  * uses the first B rows of every buffer. In eval mode drop1 and drop2 are the
- * identity (d1 = n1, d2 = n2) and backward skips them. */
+ * identity (d1 = n1, last = n2) and backward skips them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,12 +29,13 @@ struct tdl_predictor_cache {
     float *n1, *mean1, *rstd1;       /* (B,T,H1) (B*T) (B*T) */
     float *mask1, *d1;               /* (B,T,H1) */
     float *h2, *c2, *g2;             /* (B,T,H2) (B,T,H2) (B,T,4H2) */
-    float *n2, *mean2, *rstd2;       /* (B,T,H2) (B*T) (B*T) */
-    float *mask2, *d2;               /* (B,T,H2) */
+    float *h2l, *n2, *mean2, *rstd2; /* (B,H2) (B,H2) (B) (B) */
+    float *mask2;                    /* (B,H2) */
     float *last, *f1, *a1;           /* (B,H2) (B,F) (B,F) */
     /* backward */
     float *da1, *df1, *dlast;        /* (B,F) (B,F) (B,H2) */
-    float *dd2, *dn2, *dh2;          /* (B,T,H2) */
+    float *dn2, *dh2l;               /* (B,H2) */
+    float *dh2;                      /* (B,T,H2) */
     float *dd1, *dn1, *dh1;          /* (B,T,H1) */
     float *scratch;                  /* LSTM backward scratch, the larger of the two */
 };
@@ -53,10 +57,10 @@ tdl_status tdl_predictor_cache_init(tdl_predictor_cache **out, const tdl_predict
         {&c->x, R},          {&c->h1, R * H1},     {&c->c1, R * H1},   {&c->g1, R * 4 * H1},
         {&c->n1, R * H1},    {&c->mean1, R},       {&c->rstd1, R},     {&c->mask1, R * H1},
         {&c->d1, R * H1},    {&c->h2, R * H2},     {&c->c2, R * H2},   {&c->g2, R * 4 * H2},
-        {&c->n2, R * H2},    {&c->mean2, R},       {&c->rstd2, R},     {&c->mask2, R * H2},
-        {&c->d2, R * H2},    {&c->last, B * H2},   {&c->f1, B * F},    {&c->a1, B * F},
+        {&c->h2l, B * H2},   {&c->n2, B * H2},     {&c->mean2, B},     {&c->rstd2, B},
+        {&c->mask2, B * H2}, {&c->last, B * H2},   {&c->f1, B * F},    {&c->a1, B * F},
         {&c->da1, B * F},    {&c->df1, B * F},     {&c->dlast, B * H2},
-        {&c->dd2, R * H2},   {&c->dn2, R * H2},    {&c->dh2, R * H2},
+        {&c->dn2, B * H2},   {&c->dh2l, B * H2},   {&c->dh2, R * H2},
         {&c->dd1, R * H1},   {&c->dn1, R * H1},    {&c->dh1, R * H1},
         {&c->scratch, s1 > s2 ? s1 : s2},
     };
@@ -119,14 +123,14 @@ void tdl_predictor_forward(tdl_predictor *p, tdl_predictor_cache *c, const float
         in2 = c->d1;
     }
     tdl_lstm_forward(c->h2, c->c2, c->g2, in2, w[W_IH2], w[W_HH2], w[B_IH2], w[B_HH2], B, T, H1, H2);
-    tdl_layernorm_forward(c->n2, c->mean2, c->rstd2, c->h2, w[LN2_W], w[LN2_B], (int)R, H2, 1e-5f);
-    /* Only the last step reaches the head: draw the whole mask (so the rng
-     * advances as for torch's full-tensor dropout) but apply it to that step. */
-    if (c->train) tdl_dropout_mask(c->mask2, R * H2, k->dropout, rng);
-    for (int b = 0; b < B; b++) {
-        size_t o = ((size_t)b * T + T - 1) * H2;
-        if (c->train) tdl_dropout_forward(c->last + (size_t)b * H2, c->n2 + o, c->mask2 + o, H2);
-        else memcpy(c->last + (size_t)b * H2, c->n2 + o, H2 * sizeof(float));
+    for (int b = 0; b < B; b++)
+        memcpy(c->h2l + (size_t)b * H2, c->h2 + ((size_t)b * T + T - 1) * H2, H2 * sizeof(float));
+    tdl_layernorm_forward(c->n2, c->mean2, c->rstd2, c->h2l, w[LN2_W], w[LN2_B], B, H2, 1e-5f);
+    if (c->train) {
+        tdl_dropout_mask(c->mask2, (size_t)B * H2, k->dropout, rng);
+        tdl_dropout_forward(c->last, c->n2, c->mask2, (size_t)B * H2);
+    } else {
+        memcpy(c->last, c->n2, (size_t)B * H2 * sizeof(float));
     }
     tdl_linear_forward(c->f1, c->last, w[FC1_W], w[FC1_B], B, H2, F);
     tdl_gelu_forward(c->a1, c->f1, (size_t)B * F);
@@ -152,17 +156,19 @@ void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const floa
     tdl_gelu_backward(c->df1, c->da1, c->f1, (size_t)B * F);
     tdl_linear_backward(c->dlast, g[FC1_W], g[FC1_B], c->df1, c->last, w[FC1_W], B, H2, F);
 
-    /* Layer 2's output gets a gradient at its last step only; drop2 and
-     * norm2 then run over every step (zero elsewhere). */
-    memset(c->dn2, 0, R * H2 * sizeof(float));
-    for (int b = 0; b < B; b++) {
-        size_t o = ((size_t)b * T + T - 1) * H2;
-        if (c->train) tdl_dropout_backward(c->dn2 + o, c->dlast + (size_t)b * H2, c->mask2 + o, H2);
-        else memcpy(c->dn2 + o, c->dlast + (size_t)b * H2, H2 * sizeof(float));
+    /* Layer 2's output gets a gradient at its last step only. */
+    const float *dn2 = c->dlast;
+    if (c->train) {
+        memset(c->dn2, 0, (size_t)B * H2 * sizeof(float));
+        tdl_dropout_backward(c->dn2, c->dlast, c->mask2, (size_t)B * H2);
+        dn2 = c->dn2;
     }
+    memset(c->dh2l, 0, (size_t)B * H2 * sizeof(float));
+    tdl_layernorm_backward(c->dh2l, g[LN2_W], g[LN2_B], dn2, c->h2l, w[LN2_W], c->mean2,
+                           c->rstd2, B, H2);
     memset(c->dh2, 0, R * H2 * sizeof(float));
-    tdl_layernorm_backward(c->dh2, g[LN2_W], g[LN2_B], c->dn2, c->h2, w[LN2_W], c->mean2,
-                           c->rstd2, (int)R, H2);
+    for (int b = 0; b < B; b++)
+        memcpy(c->dh2 + ((size_t)b * T + T - 1) * H2, c->dh2l + (size_t)b * H2, H2 * sizeof(float));
     const float *in2 = c->train ? c->d1 : c->n1;
     float *din2 = c->train ? c->dd1 : c->dn1;
     memset(din2, 0, R * H1 * sizeof(float));
