@@ -25,6 +25,24 @@ run_both bench_sgemm 2048
 run_both bench_conv2d 2
 run_both bench_lstm
 
+# One DFL epoch on 23V: tdl (AVX-512 kernels) and the PyTorch twin, same session.
+AZURE="${TDL_DATA_DIR:-../shared/data/azure}"
+if [ -f "$AZURE/23V.csv" ]; then
+    echo "bench: DFL epoch (tdl)" >&2
+    "$BIN/bench_dfl_epoch" "$AZURE" 3 >"$TMP/dfl.tdl"
+    if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+        echo "bench: DFL epoch (PyTorch, 1 and 2 threads)" >&2
+        /usr/bin/python3 bench/torch_dfl_epoch.py "$AZURE/23V.csv" --threads 1 --epochs 3 >"$TMP/dfl.torch"
+        OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_dfl_epoch.py "$AZURE/23V.csv" \
+            --threads 2 --epochs 3 >>"$TMP/dfl.torch"
+    else
+        echo "PyTorch not installed (scripts/setup.sh --with-torch): no twin measured" >"$TMP/dfl.torch"
+    fi
+else
+    echo "the Azure data is absent ($AZURE): DFL epoch not measured" >"$TMP/dfl.tdl"
+    : >"$TMP/dfl.torch"
+fi
+
 # speedup HASWELL_FILE AVX512_FILE COLUMN: a markdown table joining the rows
 # of the two runs on (what, threads), with the first number of COLUMN (a
 # time) from each and their ratio.
@@ -93,6 +111,19 @@ commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "| step | threads | Haswell | AVX-512 | speed-up |"
     echo "|---|---|---|---|---|"
     speedup "$TMP/bench_lstm.haswell" "$TMP/bench_lstm.avx512" 5
+    echo
+    echo "## One DFL training epoch on 23V (525 rows, 8 batches of 64, 168 Adam steps)"
+    echo
+    echo "The authors' loop with the paper's model and settings: tdl's trainer"
+    echo "(bench/bench_dfl_epoch.c) against a PyTorch twin of the authors' code"
+    echo "(bench/torch_dfl_epoch.py, Debian torch; 2 threads with OMP_WAIT_POLICY=PASSIVE),"
+    echo "best of 3 epochs each. GFLOP/s counts the LSTM matrix products only."
+    echo
+    echo "| run | kernels | threads | epoch | rate | peak RSS |"
+    echo "|---|---|---|---|---|---|"
+    cat "$TMP/dfl.tdl"
+    echo
+    sed 's/^/    /' "$TMP/dfl.torch"
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "bench: wrote $OUT" >&2
