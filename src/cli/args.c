@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "tdl/source.h"
 
 int tdl_cli_fail(const char *what, const char *hint) {
     if (hint && *hint) fprintf(stderr, "tdl: error: %s (%s)\n", what, hint);
@@ -46,4 +47,15 @@ int tdl_cli_parse_double(const char *usage, const char *option, const char *text
                                    hi);
     *out = v;
     return 0;
+}
+
+tdl_status tdl_cli_load_source(const char *source, const char *column, tdl_series *out) {
+    tdl_source_info si;
+    TDL_TRY(tdl_source_load(source, column, 0, out, &si));
+    if (si.empty_cells)
+        fprintf(stderr,
+                "tdl: warning: %s: %zu empty cell%s replaced by the series mean (first at line "
+                "%zu)\n",
+                source, si.empty_cells, si.empty_cells == 1 ? "" : "s", si.first_empty_line);
+    return TDL_OK;
 }

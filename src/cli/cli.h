@@ -27,6 +27,13 @@ int tdl_cli_parse_long(const char *usage, const char *option, const char *text, 
 int tdl_cli_parse_double(const char *usage, const char *option, const char *text, double lo,
                          double hi, double *out);
 
+/* Load a workload SOURCE (tdl_source_load: a CSV file or synth:PROFILE) and
+ * print the warning every command owes its user when CSV cells were empty
+ * (replaced by the series mean). Returns the library's status; the caller
+ * reports a failure with its own hint. */
+struct tdl_series;
+tdl_status tdl_cli_load_source(const char *source, const char *column, struct tdl_series *out);
+
 /* The subcommands: argv[0] is the command name. */
 int tdl_cmd_decide(int argc, char **argv);
 int tdl_cmd_eval(int argc, char **argv);

@@ -33,8 +33,7 @@ typedef struct {
 } info_row;
 
 static int load(const char *path, const char *column, tdl_series *s) {
-    tdl_source_info si;
-    if (tdl_source_load(path, column, 0, s, &si) != TDL_OK) {
+    if (tdl_cli_load_source(path, column, s) != TDL_OK) {
         char hint[256];
         if (strncmp(path, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0)
             snprintf(hint, sizeof hint, "synth:PROFILE[:SEED[:SLOTS]]; `tdl synth --list` "
@@ -44,11 +43,6 @@ static int load(const char *path, const char *column, tdl_series *s) {
                      "'%s'", column ? column : "ContextTokens");
         return tdl_cli_fail(tdl_last_error(), hint);
     }
-    if (si.empty_cells)
-        fprintf(stderr,
-                "tdl: warning: %s: %zu empty cell%s replaced by the series mean (first at line "
-                "%zu)\n",
-                path, si.empty_cells, si.empty_cells == 1 ? "" : "s", si.first_empty_line);
     return 0;
 }
 

@@ -118,7 +118,7 @@ int tdl_cmd_eval(int argc, char **argv) {
         tdl_cli_fail(what, "a predictor file from tdl train or a PyTorch state_dict export");
         goto free_all;
     }
-    if (tdl_source_load(train, NULL, 0, &raw, NULL) != TDL_OK ||
+    if (tdl_cli_load_source(train, NULL, &raw) != TDL_OK ||
         tdl_series_range(&raw, &range) != TDL_OK) {
         snprintf(what, sizeof what, "training series %s: %s", train, tdl_last_error());
         tdl_cli_fail(what, "--train names the series the model was trained on");
@@ -129,7 +129,7 @@ int tdl_cmd_eval(int argc, char **argv) {
         float *rows = NULL;
         size_t R = 0;
         int is_train = same_source(tests[i], train);
-        tdl_status s = tdl_source_load(tests[i], NULL, 0, &raw, NULL);
+        tdl_status s = tdl_cli_load_source(tests[i], NULL, &raw);
         if (s == TDL_OK) s = tdl_eval_rows(&rows, &R, &raw, is_train, range, protocol);
         if (s == TDL_OK) s = tdl_evaluate(&pred, rows, R, range, &pp, rule, 64, &res[i]);
         free(rows);

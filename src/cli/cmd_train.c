@@ -189,7 +189,7 @@ int tdl_cmd_train(int argc, char **argv) {
         if (epochs_opt) tr.cfg.epochs = (int)epochs_opt;
         cfg = tr.cfg;
         resumed_from = tr.epoch;
-        if (tdl_source_load(source, NULL, 0, &raw, NULL) != TDL_OK ||
+        if (tdl_cli_load_source(source, NULL, &raw) != TDL_OK ||
             tdl_train_data_prepare(&data, &raw) != TDL_OK) {
             snprintf(what, sizeof what, "training data %s: %s", source, tdl_last_error());
             rc = tdl_cli_fail(what, "the checkpoint's training source must still be readable");
@@ -204,7 +204,7 @@ int tdl_cmd_train(int argc, char **argv) {
         }
     } else {
         if (!source) source = TDL_SOURCE_DEFAULT;
-        if (tdl_source_load(source, NULL, 0, &raw, NULL) != TDL_OK ||
+        if (tdl_cli_load_source(source, NULL, &raw) != TDL_OK ||
             tdl_train_data_prepare(&data, &raw) != TDL_OK) {
             snprintf(what, sizeof what, "training data %s: %s", source, tdl_last_error());
             rc = tdl_cli_fail(what, "a CSV with a ContextTokens column or synth:PROFILE");
