@@ -57,6 +57,33 @@ static void test_streams_and_positions(void) {
     TDL_CHECK(memcmp(seq, par, sizeof seq) == 0, "parallel positional fill differs");
 }
 
+/* tdl_rng_words_at (Philox blocks in vector lanes) gives exactly the words of
+ * tdl_rng_u32_at: unaligned starts and lengths, runs crossing lane groups,
+ * and block numbers whose low counter word wraps (the carry into word 1). */
+static void test_words_at(void) {
+    enum { N = 300 };
+    uint32_t got[N + 1];
+    tdl_rng r;
+    tdl_rng_init(&r, 0x0123456789abcdefull, 0xfedcba9876543210ull);
+    const uint64_t starts[] = {0, 1, 2, 3, 5, 63, 64, 65, 1000003,
+                               4 * 0xfffffff8ull + 1, 4 * 0xffffffffull - 2};
+    const size_t lens[] = {0, 1, 3, 4, 61, 64, 65, 129, N};
+    size_t bad = 0, checked = 0;
+    for (size_t si = 0; si < sizeof starts / sizeof *starts; si++) {
+        for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+            got[lens[li]] = 0xdeadbeef; /* guard: nothing written past n */
+            tdl_rng_words_at(&r, starts[si], got, lens[li]);
+            for (size_t i = 0; i < lens[li]; i++, checked++)
+                bad += got[i] != tdl_rng_u32_at(&r, starts[si] + i);
+            bad += got[lens[li]] != 0xdeadbeef;
+        }
+    }
+    TDL_CHECK(bad == 0, "tdl_rng_words_at: %zu of %zu words differ from tdl_rng_u32_at", bad,
+              checked);
+    TDL_CHECK(r.pos == 0, "tdl_rng_words_at moved the generator");
+    printf("ok   tdl_rng_words_at matches tdl_rng_u32_at (%zu words)\n", checked);
+}
+
 static void test_moments(void) {
     enum { N = 400000 };
     tdl_rng r;
@@ -108,6 +135,7 @@ static void test_state_text(void) {
 int main(void) {
     test_known_answers();
     test_streams_and_positions();
+    test_words_at();
     test_moments();
     test_state_text();
     return tdl_test_done("test_rng");

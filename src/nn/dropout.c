@@ -1,6 +1,8 @@
 /* dropout.c: inverted dropout (torch.nn.Dropout in training mode) with a
  * counter-based mask: mask[i] comes from word r->pos + i of the rng's stream,
- * so it does not depend on how the work is split over threads. */
+ * so it does not depend on how the work is split over threads. The words are
+ * drawn many Philox blocks at a time (tdl_rng_words_at, vectorised). */
+#include <math.h>
 #include <stdint.h>
 
 #include "tdl/nn.h"
@@ -9,32 +11,29 @@
 
 #define TDL_DROPOUT_PAR_MIN 16384
 
-// mask (N): 0 with probability p, else 1 / (1 - p); r advances by N
+#define TDL_DROPOUT_CHUNK 256 /* mask entries per draw of rng words */
+
+// mask (N): 0 with probability p, else 1 / (1 - p); r advances by N.
+// mask[i] = 0 iff u_i < p, u_i = (word (pos + i) >> 8) / 2^24 as tdl_rng_uniform:
+// p is resolved to 2^-24.
 void tdl_dropout_mask(float *mask, size_t N, float p, tdl_rng *r) {
     TDL_ASSERT(mask && r, "dropout_mask: NULL argument");
     TDL_ASSERT(p >= 0.0f && p < 1.0f, "dropout_mask: p=%g outside [0, 1)", (double)p);
     if (N == 0) return;
     const float scale = 1.0f / (1.0f - p);
     const uint64_t pos = r->pos;
-    // Word w of the stream is word (w & 3) of Philox block w >> 2 (as in
-    // tdl_rng_u32_at); one block gives four consecutive mask entries.
-    const uint64_t first = pos >> 2, last = (pos + N - 1) >> 2;
-    const long nblocks = (long)(last - first + 1);
-    const uint32_t key[2] = {(uint32_t)r->seed, (uint32_t)(r->seed >> 32)};
+    // u < p for u = k / 2^24 (k integer, p * 2^24 exact) iff k < ceil(p * 2^24)
+    const int32_t thr = (int32_t)ceilf(p * 16777216.0f);
+    const long nchunks = (long)((N + TDL_DROPOUT_CHUNK - 1) / TDL_DROPOUT_CHUNK);
     #pragma omp parallel for if (N > TDL_DROPOUT_PAR_MIN)
-    for (long k = 0; k < nblocks; k++) {
-        uint64_t block = first + (uint64_t)k;
-        uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32), (uint32_t)r->stream,
-                           (uint32_t)(r->stream >> 32)};
-        uint32_t words[4];
-        tdl_philox4x32(ctr, key, words);
-        for (int j = 0; j < 4; j++) {
-            uint64_t w = block * 4 + (uint64_t)j;
-            if (w < pos || w >= pos + N) continue;
-            // uniform in [0, 1) from the top 24 bits, as tdl_rng_uniform
-            float u = (float)(words[j] >> 8) * (1.0f / 16777216.0f);
-            mask[w - pos] = u < p ? 0.0f : scale;
-        }
+    for (long k = 0; k < nchunks; k++) {
+        size_t i0 = (size_t)k * TDL_DROPOUT_CHUNK;
+        size_t n = N - i0 < TDL_DROPOUT_CHUNK ? N - i0 : TDL_DROPOUT_CHUNK;
+        uint32_t words[TDL_DROPOUT_CHUNK];
+        tdl_rng_words_at(r, pos + i0, words, n);
+        float *m = mask + i0;
+        #pragma omp simd
+        for (size_t j = 0; j < n; j++) m[j] = (int32_t)(words[j] >> 8) >= thr ? scale : 0.0f;
     }
     r->pos = pos + N;
 }
