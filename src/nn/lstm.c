@@ -1,8 +1,9 @@
 /* lstm.c: one LSTM layer over a whole sequence (torch.nn.LSTM(C, H, batch_first=True)).
  *
  * Work plan. Forward: one sgemm gives the input projection of every (b, t)
- * row at once; then, step by step, one sgemm adds h_{t-1} @ w_hh^T and the gate
- * nonlinearities follow. Backward through time: per step the gate gradients
+ * row at once (with one input feature, C = 1, a direct outer product); then,
+ * step by step, one sgemm adds h_{t-1} @ w_hh^T and the gate nonlinearities
+ * follow, one call for a thread's block of rows. Backward through time: per step the gate gradients
  * from dh_t (+ the recurrent term dgates_{t+1} @ w_hh, one sgemm), then after
  * the loop every weight gradient is one sgemm over all B*T rows.
  *
@@ -82,23 +83,35 @@ static inline float lstm_tanh(float x) {
 #define LSTM_CLONES
 #endif
 
-/* One step of one batch row. a (4H): pre-activations in, activated gates out;
- * cp (H) c_{t-1}; ct, ht (H) out. */
+/* One step of batch rows [b0, b1) (rows b * T + t of the (B, T, .) tensors).
+ * gates (4H) per row: pre-activations in, activated gates out; c_{t-1} from
+ * the previous row of c (zero at t = 0); c_t, h_t out. The row loop is inside
+ * so that one call covers the block (one dispatch, more independent work). */
 LSTM_CLONES
-static void lstm_cell_forward(float *a, float *ct, float *ht, const float *cp, int H) {
-    #pragma omp simd
-    for (int j = 0; j < H; j++) {
-        float ig = lstm_sigmoid(a[j]);
-        float fg = lstm_sigmoid(a[H + j]);
-        float gg = lstm_tanh(a[2 * H + j]);
-        float og = lstm_sigmoid(a[3 * H + j]);
-        float cv = fg * cp[j] + ig * gg;
-        a[j] = ig;
-        a[H + j] = fg;
-        a[2 * H + j] = gg;
-        a[3 * H + j] = og;
-        ct[j] = cv;
-        ht[j] = og * lstm_tanh(cv);
+static void lstm_cells_forward(float *gates, float *c, float *h, int b0, int b1, int t, int T,
+                               int H) {
+    const int G = 4 * H;
+    for (int b = b0; b < b1; b++) {
+        size_t row = (size_t)b * T + t;
+        float *a = gates + row * G;
+        float *ct = c + row * H, *ht = h + row * H;
+        // c_{-1} = 0: at t = 0 read the zeroed current row (no branch in the loop)
+        if (t == 0) memset(ct, 0, (size_t)H * sizeof(float));
+        const float *cp = t > 0 ? c + (row - 1) * H : ct;
+        #pragma omp simd
+        for (int j = 0; j < H; j++) {
+            float ig = lstm_sigmoid(a[j]);
+            float fg = lstm_sigmoid(a[H + j]);
+            float gg = lstm_tanh(a[2 * H + j]);
+            float og = lstm_sigmoid(a[3 * H + j]);
+            float cv = fg * cp[j] + ig * gg;
+            a[j] = ig;
+            a[H + j] = fg;
+            a[2 * H + j] = gg;
+            a[3 * H + j] = og;
+            ct[j] = cv;
+            ht[j] = og * lstm_tanh(cv);
+        }
     }
 }
 
@@ -132,6 +145,36 @@ static int lstm_parts(int B) {
     return n < B ? n : B;
 }
 
+/* gates (rows, G) = (b_ih + b_hh) + x w^T for one input feature (C = 1): an
+ * outer product, one rounding per product and per sum as in sgemm.
+ * x (rows), w (G), b_ih, b_hh (G). */
+LSTM_CLONES
+static void lstm_outer_rows(float *gates, const float *x, const float *w, const float *b_ih,
+                            const float *b_hh, long rows, int G) {
+    for (long r = 0; r < rows; r++) {
+        float *g = gates + (size_t)r * G;
+        const float xr = x[r];
+        #pragma omp simd
+        for (int j = 0; j < G; j++) g[j] = (b_ih[j] + b_hh[j]) + xr * w[j];
+    }
+}
+
+/* gates (rows, G) = b_ih + b_hh + inp (rows, C) @ w_ih (G, C)^T. With one
+ * input feature (the predictor's first layer) it is an outer product, written
+ * directly (an sgemm with K = 1 packs its operands for nothing); else the
+ * bias row is broadcast and one sgemm adds the product to every row. */
+static void lstm_input_projection(float *gates, const float *inp, const float *w_ih,
+                                  const float *b_ih, const float *b_hh, long rows, int C, int G) {
+    if (C == 1) {
+        lstm_outer_rows(gates, inp, w_ih, b_ih, b_hh, rows, G);
+        return;
+    }
+    for (int j = 0; j < G; j++) gates[j] = b_ih[j] + b_hh[j];
+    for (long r = 1; r < rows; r++) memcpy(gates + (size_t)r * G, gates, (size_t)G * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, G, C, 1.0f, inp, C, w_ih, C,
+                1.0f, gates, G);
+}
+
 // h (B, T, H), c (B, T, H), gates (B, T, 4H), inp (B, T, C),
 // w_ih (4H, C), w_hh (4H, H), b_ih (4H), b_hh (4H)
 void tdl_lstm_forward(float *h, float *c, float *gates, const float *inp, const float *w_ih,
@@ -143,11 +186,8 @@ void tdl_lstm_forward(float *h, float *c, float *gates, const float *inp, const 
                B, T, C, H);
     const int G = 4 * H;
     const long rows = (long)B * T;
-    // gates = b_ih + b_hh + inp @ w_ih^T for every (b, t) row: one sgemm
-    for (int j = 0; j < G; j++) gates[j] = b_ih[j] + b_hh[j];
-    for (long r = 1; r < rows; r++) memcpy(gates + (size_t)r * G, gates, (size_t)G * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, G, C, 1.0f, inp, C, w_ih, C,
-                1.0f, gates, G);
+    // gates = b_ih + b_hh + inp @ w_ih^T for every (b, t) row
+    lstm_input_projection(gates, inp, w_ih, b_ih, b_hh, rows, C, G);
 
     const int parts = lstm_parts(B);
     #pragma omp parallel for num_threads(parts) if (parts > 1)
@@ -159,15 +199,7 @@ void tdl_lstm_forward(float *h, float *c, float *gates, const float *inp, const 
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b1 - b0, G, H, 1.0f,
                             h + ((size_t)b0 * T + t - 1) * H, T * H, w_hh, H, 1.0f,
                             gates + ((size_t)b0 * T + t) * G, T * G);
-            for (int b = b0; b < b1; b++) {
-                size_t row = (size_t)b * T + t;
-                float *a = gates + row * G;
-                float *ct = c + row * H, *ht = h + row * H;
-                // c_{-1} = 0: at t = 0 read the zeroed current row (no branch in the loop)
-                if (t == 0) memset(ct, 0, (size_t)H * sizeof(float));
-                const float *cp = t > 0 ? c + (row - 1) * H : ct;
-                lstm_cell_forward(a, ct, ht, cp, H);
-            }
+            lstm_cells_forward(gates, c, h, b0, b1, t, T, H);
         }
     }
 }
