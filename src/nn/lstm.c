@@ -115,22 +115,46 @@ static void lstm_cells_forward(float *gates, float *c, float *h, int b0, int b1,
     }
 }
 
-/* Gradient of one step of one batch row. da (4H) out: d pre-activations;
- * dcv (H): dc_t from step t+1 in, dc_{t-1} out; a (4H) activated gates;
- * ct, cp (H) c_t, c_{t-1}; dhv (H) total dh_t. */
+/* Gradient of one step of batch rows [b0, b1) (rows b * T + t of the
+ * (B, T, .) tensors). Per row: dgates (4H) out, d pre-activations; dc (H):
+ * dc_t from step t+1 in, dc_{t-1} out; gates (4H) activated gates; c_t and
+ * c_{t-1} (H) (zero at t = 0: read from zrow (H)); dht (H) total dh_t. */
 LSTM_CLONES
-static void lstm_cell_backward(float *da, float *dcv, const float *a, const float *ct,
-                               const float *cp, const float *dhv, int H) {
-    #pragma omp simd
-    for (int j = 0; j < H; j++) {
-        float ig = a[j], fg = a[H + j], gg = a[2 * H + j], og = a[3 * H + j];
-        float tc = lstm_tanh(ct[j]);
-        float dcell = dcv[j] + dhv[j] * og * (1.0f - tc * tc);
-        da[j] = dcell * gg * ig * (1.0f - ig);
-        da[H + j] = dcell * cp[j] * fg * (1.0f - fg);
-        da[2 * H + j] = dcell * ig * (1.0f - gg * gg);
-        da[3 * H + j] = dhv[j] * tc * og * (1.0f - og);
-        dcv[j] = dcell * fg;
+static void lstm_cells_backward(float *dgates, float *dc, const float *gates, const float *c,
+                                const float *dht, const float *zrow, int b0, int b1, int t,
+                                int T, int H) {
+    const int G = 4 * H;
+    for (int b = b0; b < b1; b++) {
+        size_t row = (size_t)b * T + t;
+        const float *a = gates + row * G;
+        const float *ct = c + row * H;
+        const float *cp = t > 0 ? c + (row - 1) * H : zrow;
+        const float *dhv = dht + (size_t)b * H;
+        float *dcv = dc + (size_t)b * H;
+        float *da = dgates + row * G;
+        #pragma omp simd
+        for (int j = 0; j < H; j++) {
+            float ig = a[j], fg = a[H + j], gg = a[2 * H + j], og = a[3 * H + j];
+            float tc = lstm_tanh(ct[j]);
+            float dcell = dcv[j] + dhv[j] * og * (1.0f - tc * tc);
+            da[j] = dcell * gg * ig * (1.0f - ig);
+            da[H + j] = dcell * cp[j] * fg * (1.0f - fg);
+            da[2 * H + j] = dcell * ig * (1.0f - gg * gg);
+            da[3 * H + j] = dhv[j] * tc * og * (1.0f - og);
+            dcv[j] = dcell * fg;
+        }
+    }
+}
+
+/* acc (j1 - j0) = column sums of columns [j0, j1) of d (rows, G), rows in
+ * order (each lane one column: the sums of a scalar loop). */
+LSTM_CLONES
+static void lstm_column_sums(float *acc, const float *d, long rows, int G, int j0, int j1) {
+    for (int j = 0; j < j1 - j0; j++) acc[j] = 0.0f;
+    for (long r = 0; r < rows; r++) {
+        const float *dr = d + (size_t)r * G + j0;
+        #pragma omp simd
+        for (int j = 0; j < j1 - j0; j++) acc[j] += dr[j];
     }
 }
 
@@ -245,17 +269,9 @@ void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, fl
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b1 - b0, H, G, 1.0f,
                             dgates + ((size_t)b0 * T + t + 1) * G, T * G, w_hh, H, 1.0f,
                             dht + (size_t)b0 * H, H);
-            for (int b = b0; b < b1; b++) {
-                size_t row = (size_t)b * T + t;
-                const float *a = gates + row * G;
-                const float *ct = c + row * H;
-                // c_{-1} = 0: at t = 0 read the zero row hprev[b, 0] instead
-                const float *cp = t > 0 ? c + (row - 1) * H : hprev + (size_t)b * T * H;
-                const float *dhv = dht + (size_t)b * H;
-                float *dcv = dc + (size_t)b * H;
-                float *da = dgates + row * G;
-                lstm_cell_backward(da, dcv, a, ct, cp, dhv, H);
-            }
+            // c_{-1} = 0: at t = 0 read the zero row hprev[b0, 0] instead
+            lstm_cells_backward(dgates, dc, gates, c, dht, hprev + (size_t)b0 * T * H, b0, b1, t,
+                                T, H);
         }
     }
 
@@ -276,12 +292,7 @@ void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, fl
         for (int blk = 0; blk < nblocks; blk++) {
             int j0 = blk * CB, j1 = j0 + CB < G ? j0 + CB : G;
             float acc[64];
-            for (int j = 0; j < j1 - j0; j++) acc[j] = 0.0f;
-            for (long r = 0; r < rows; r++) {
-                const float *d = dgates + (size_t)r * G;
-                #pragma omp simd
-                for (int j = j0; j < j1; j++) acc[j - j0] += d[j];
-            }
+            lstm_column_sums(acc, dgates, rows, G, j0, j1);
             for (int j = j0; j < j1; j++) {
                 if (db_ih) db_ih[j] += acc[j - j0];
                 if (db_hh) db_hh[j] += acc[j - j0];
