@@ -114,13 +114,18 @@ int64_t tdl_train_steps_per_epoch(size_t R, int batch) {
     return batch < 1 ? 0 : (int64_t)(R / (size_t)batch) * TDL_WINDOWS_PER_ROW;
 }
 
-/* 1 when every gradient of the trainable tensors is finite. */
+/* 1 when every gradient of the trainable tensors is finite. g - g is 0 for
+ * a finite g and NaN for an infinity or a NaN, and a sum with a NaN term is
+ * NaN in any order: one vector reduction instead of a test per element. */
 static int grads_finite(const tdl_params *p) {
     for (int i = 0; i < p->count; i++) {
         if (!p->items[i].trainable) continue;
         const float *g = p->grad + p->items[i].offset;
-        for (size_t k = 0; k < p->items[i].numel; k++)
-            if (!isfinite(g[k])) return 0;
+        const size_t n = p->items[i].numel;
+        float acc = 0.0f;
+        #pragma omp simd reduction(+ : acc)
+        for (size_t k = 0; k < n; k++) acc += g[k] - g[k];
+        if (acc != 0.0f) return 0;
     }
     return 1;
 }

@@ -157,16 +157,18 @@ void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const floa
     tdl_linear_backward(c->dlast, g[FC1_W], g[FC1_B], c->df1, c->last, w[FC1_W], B, H2, F);
 
     /* Layer 2's output gets a gradient at its last step only. */
+    /* Dropout's Jacobian is diag(mask): its backward into a zero gradient is
+     * the forward product (dn = dout * mask), written without a memset. */
     const float *dn2 = c->dlast;
     if (c->train) {
-        memset(c->dn2, 0, (size_t)B * H2 * sizeof(float));
-        tdl_dropout_backward(c->dn2, c->dlast, c->mask2, (size_t)B * H2);
+        tdl_dropout_forward(c->dn2, c->dlast, c->mask2, (size_t)B * H2);
         dn2 = c->dn2;
     }
     memset(c->dh2l, 0, (size_t)B * H2 * sizeof(float));
     tdl_layernorm_backward(c->dh2l, g[LN2_W], g[LN2_B], dn2, c->h2l, w[LN2_W], c->mean2,
                            c->rstd2, B, H2);
-    memset(c->dh2, 0, R * H2 * sizeof(float));
+    /* dh2's rows at t < T-1 are zero since the cache was made (only the last
+     * step's rows are ever written), so only those are set. */
     for (int b = 0; b < B; b++)
         memcpy(c->dh2 + ((size_t)b * T + T - 1) * H2, c->dh2l + (size_t)b * H2, H2 * sizeof(float));
     const float *in2 = c->train ? c->d1 : c->n1;
@@ -174,10 +176,7 @@ void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const floa
     memset(din2, 0, R * H1 * sizeof(float));
     tdl_lstm_backward(din2, g[W_IH2], g[W_HH2], g[B_IH2], g[B_HH2], c->dh2, in2, c->h2, c->c2,
                       c->g2, w[W_IH2], w[W_HH2], c->scratch, B, T, H1, H2);
-    if (c->train) {
-        memset(c->dn1, 0, R * H1 * sizeof(float));
-        tdl_dropout_backward(c->dn1, c->dd1, c->mask1, R * H1);
-    }
+    if (c->train) tdl_dropout_forward(c->dn1, c->dd1, c->mask1, R * H1);
     memset(c->dh1, 0, R * H1 * sizeof(float));
     tdl_layernorm_backward(c->dh1, g[LN1_W], g[LN1_B], c->dn1, c->h1, w[LN1_W], c->mean1,
                            c->rstd1, (int)R, H1);
