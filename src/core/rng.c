@@ -39,7 +39,7 @@ void tdl_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4
 #define RNG_CLONES
 #endif
 
-#define PHILOX_LANES 16
+#define PHILOX_LANES 32
 
 /* Philox4x32-10 of PHILOX_LANES consecutive blocks first, first + 1, ... of
  * stream (hi, lo words s1, s0) under key (k0, k1), each round one loop over
