@@ -147,14 +147,21 @@ static void lstm_cells_backward(float *dgates, float *dc, const float *gates, co
 }
 
 /* acc (j1 - j0) = column sums of columns [j0, j1) of d (rows, G), rows in
- * order (each lane one column: the sums of a scalar loop). */
+ * order (each lane one column: the sums of a scalar loop); with x (rows)
+ * non-NULL also accx (j1 - j0) = the same columns of d^T x (one input
+ * feature's weight gradient, in the same pass over d). */
 LSTM_CLONES
-static void lstm_column_sums(float *acc, const float *d, long rows, int G, int j0, int j1) {
-    for (int j = 0; j < j1 - j0; j++) acc[j] = 0.0f;
+static void lstm_column_sums(float *acc, float *accx, const float *d, const float *x, long rows,
+                             int G, int j0, int j1) {
+    for (int j = 0; j < j1 - j0; j++) acc[j] = accx[j] = 0.0f;
     for (long r = 0; r < rows; r++) {
         const float *dr = d + (size_t)r * G + j0;
+        const float xr = x ? x[r] : 0.0f;
         #pragma omp simd
-        for (int j = 0; j < j1 - j0; j++) acc[j] += dr[j];
+        for (int j = 0; j < j1 - j0; j++) {
+            acc[j] += dr[j];
+            accx[j] += dr[j] * xr;
+        }
     }
 }
 
@@ -275,8 +282,10 @@ void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, fl
         }
     }
 
-    // weight gradients over all B*T rows at once
-    if (dw_ih)  // dw_ih += dgates^T @ inp
+    // weight gradients over all B*T rows at once; with one input feature
+    // (C = 1) dw_ih is a matrix-vector product, done with the bias sums below
+    const int dw_ih_in_sums = dw_ih && C == 1;
+    if (dw_ih && !dw_ih_in_sums)  // dw_ih += dgates^T @ inp
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, C, (int)rows, 1.0f, dgates, G,
                     inp, C, 1.0f, dw_ih, C);
     if (dinp)  // dinp += dgates @ w_ih
@@ -285,17 +294,18 @@ void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, fl
     if (dw_hh && T > 1)  // dw_hh += dgates^T @ hprev
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, H, (int)rows, 1.0f, dgates, G,
                     hprev, H, 1.0f, dw_hh, H);
-    if (db_ih || db_hh) {  // column sums of dgates; each thread owns a block of columns
-        const int CB = 64;
+    if (db_ih || db_hh || dw_ih_in_sums) {  // column sums of dgates (and of dgates * inp)
+        const int CB = 64;  // each thread owns a block of columns
         int nblocks = (G + CB - 1) / CB;
         #pragma omp parallel for if (rows * G > 32768)
         for (int blk = 0; blk < nblocks; blk++) {
             int j0 = blk * CB, j1 = j0 + CB < G ? j0 + CB : G;
-            float acc[64];
-            lstm_column_sums(acc, dgates, rows, G, j0, j1);
+            float acc[64], accx[64];
+            lstm_column_sums(acc, accx, dgates, dw_ih_in_sums ? inp : NULL, rows, G, j0, j1);
             for (int j = j0; j < j1; j++) {
                 if (db_ih) db_ih[j] += acc[j - j0];
                 if (db_hh) db_hh[j] += acc[j - j0];
+                if (dw_ih_in_sums) dw_ih[j] += accx[j - j0];
             }
         }
     }
