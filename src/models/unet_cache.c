@@ -35,7 +35,7 @@ static void layout(tdl_unet_cache *c, const tdl_unet *u, arena *ar) {
     const size_t B = (size_t)c->Bmax, G = (size_t)pl->G, TD = (size_t)pl->TD;
     const int grad = c->grad, threads = c->threads;
     /* the largest tensor of each role */
-    size_t act = 0, out = 0, h1 = 0, attn = 0, att = 0, cout = 0, xin = 0, rs = 0, cw = 0, aw = 0;
+    size_t act_c = 0, act = 0, out = 0, h1 = 0, attn = 0, att = 0, cout = 0, xin = 0, rs = 0, cw = 0, aw = 0;
     for (int i = 0; i < pl->n_nodes; i++) {
         const unet_node *nd = &pl->nodes[i];
         const size_t S = (size_t)nd->H * nd->W, OS = (size_t)nd->OH * nd->OW;
@@ -49,6 +49,7 @@ static void layout(tdl_unet_cache *c, const tdl_unet *u, arena *ar) {
             continue;
         }
         act = zmax(act, zmax(nd->cin, nd->cout) * S);
+        act_c = zmax(act_c, zmax(nd->cin, nd->cout));
         h1 = zmax(h1, nd->cout * S);
         cout = zmax(cout, (size_t)nd->cout);
         if (nd->skip_of >= 0) {
@@ -144,6 +145,8 @@ static void layout(tdl_unet_cache *c, const tdl_unet *u, arena *ar) {
     sc->tp = take(ar, B * cout);
     sc->conv_work = take(ar, cw);
     if (grad) {
+        float *part = take(ar, 4 * B * (act_c > (size_t)pl->c_last ? act_c : (size_t)pl->c_last));
+        sc->part = (double *)(void *)part;
         sc->c = take(ar, B * act);
         sc->d = take(ar, B * act);
         sc->dh2 = take(ar, B * attn);

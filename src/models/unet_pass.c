@@ -101,9 +101,8 @@ void tdl_unet_forward(tdl_unet *u, tdl_unet_cache *c, const float *x, const int 
     // tail
     const float *last = c->out[pl->n_nodes - 1];
     const int C = pl->c_last, FH = pl->FH;
-    tdl_groupnorm_forward(c->sc.a, c->tail_mean, c->tail_rstd, last, P + pl->tail_gn_w,
-                          P + pl->tail_gn_b, B, C, FH * FH, G, UNET_GN_EPS);
-    tdl_gelu_forward(c->sc.a, c->sc.a, (size_t)B * C * FH * FH);
+    unet_gn_gelu_forward(c->sc.a, c->tail_mean, c->tail_rstd, last, P + pl->tail_gn_w,
+                         P + pl->tail_gn_b, B, C, FH * FH, G);
     tdl_conv2d_shape ts = unet_conv_shape(B, C, FH, FH, 1, 3, 1);
     if (FH == S) {
         tdl_conv2d_forward(eps, c->sc.a, P + pl->tail_w, P + pl->tail_b, &ts, c->sc.conv_work);
@@ -138,19 +137,17 @@ void tdl_unet_backward(tdl_unet *u, tdl_unet_cache *c, const float *deps, float 
     }
     const float *last = c->out[pl->n_nodes - 1];
     const size_t NT = (size_t)B * C * FH * FH;
-    tdl_groupnorm_forward(sc->a, c->tail_mean, c->tail_rstd, last, P + pl->tail_gn_w,
-                          P + pl->tail_gn_b, B, C, FH * FH, G, UNET_GN_EPS);
-    tdl_gelu_forward(sc->b, sc->a, NT);
+    unet_gn_gelu_forward(sc->b, c->tail_mean, c->tail_rstd, last, P + pl->tail_gn_w,
+                         P + pl->tail_gn_b, B, C, FH * FH, G);
     tdl_conv2d_shape ts = unet_conv_shape(B, C, FH, FH, 1, 3, 1);
     memset(sc->d, 0, NT * sizeof(float));
     tdl_conv2d_backward(sc->d, Gd + pl->tail_w, Gd + pl->tail_b, dto, sc->b, P + pl->tail_w, &ts,
                         sc->conv_work);
-    memset(sc->c, 0, NT * sizeof(float));
-    tdl_gelu_backward(sc->c, sc->d, sc->a, NT);
     float *dcur = c->dcur0, *dnext = c->dcur1;
     memset(dcur, 0, NT * sizeof(float));
-    tdl_groupnorm_backward(dcur, Gd + pl->tail_gn_w, Gd + pl->tail_gn_b, sc->c, last,
-                           P + pl->tail_gn_w, c->tail_mean, c->tail_rstd, B, C, FH * FH, G);
+    unet_gn_gelu_backward(dcur, Gd + pl->tail_gn_w, Gd + pl->tail_gn_b, sc->d, last,
+                          P + pl->tail_gn_w, P + pl->tail_gn_b, c->tail_mean, c->tail_rstd,
+                          sc->part, B, C, FH * FH, G);
 
     // up and middle paths: dcur is dLoss/d out[i]
     for (int i = pl->n_nodes - 1; i >= pl->n_down; i--) {

@@ -83,6 +83,7 @@ typedef struct unet_scratch {
     float *attn_work;           /* tdl_attention_scratch_floats */
     float *conv_work;           /* the largest tdl_conv2d_work_floats */
     float *tp;                  /* (B, Cout max) temb projection / its gradient */
+    double *part;               /* (2, B, Cmax) GroupNorm affine partial sums */
 } unet_scratch;
 
 struct tdl_unet_cache {
@@ -116,6 +117,16 @@ void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc
 void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc,
                        const float *gtemb, float *dgtemb, const float *dy, float *dx, int B,
                        unet_scratch *sc);
+
+/* Fused GroupNorm -> GELU (unet_gngelu.c): out (B, C, S) = GELU(GN(inp)), caching
+ * mean, rstd (B, G). Backward overwrites dout with dL/dGN-output and ADDS dinp,
+ * dweight, dbias; part holds 2*B*C doubles. */
+void unet_gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *weight, const float *bias, int B, int C, int S, int G);
+void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dout,
+                           const float *inp, const float *weight, const float *bias,
+                           const float *mean, const float *rstd, double *part, int B, int C,
+                           int S, int G);
 
 /* A conv3x3 (padding 1, stride s) or conv1x1 shape. */
 tdl_conv2d_shape unet_conv_shape(int B, int C, int H, int W, int OC, int K, int stride);

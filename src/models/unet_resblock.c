@@ -35,9 +35,8 @@ void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc
     const tdl_conv2d_shape pw = unet_conv_shape(B, C, H, W, C, 1, 1);
 
     // block1: a (B, Cin, S) = GELU(GN1(x)); h1 (B, C, S) = conv1(a) + temb_proj
-    tdl_groupnorm_forward(sc->a, rc->mean1, rc->rstd1, rc->x, P + p->gn1_w, P + p->gn1_b, B,
-                          Cin, S, G, UNET_GN_EPS);
-    tdl_gelu_forward(sc->a, sc->a, (size_t)B * Cin * S);
+    unet_gn_gelu_forward(sc->a, rc->mean1, rc->rstd1, rc->x, P + p->gn1_w, P + p->gn1_b, B, Cin,
+                         S, G);
     tdl_conv2d_forward(rc->h1, sc->a, P + p->conv1_w, P + p->conv1_b, &c1, sc->conv_work);
     tdl_linear_forward(sc->tp, gtemb, P + p->temb_w, P + p->temb_b, B, TD, C); // (B, C)
     for (int b = 0; b < B; b++)
@@ -48,9 +47,8 @@ void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc
         }
 
     // block2: a (B, C, S) = Dropout(GELU(GN2(h1))); hpre = conv2(a) + shortcut(x)
-    tdl_groupnorm_forward(sc->a, rc->mean2, rc->rstd2, rc->h1, P + p->gn2_w, P + p->gn2_b, B, C,
-                          S, G, UNET_GN_EPS);
-    tdl_gelu_forward(sc->a, sc->a, N);
+    unet_gn_gelu_forward(sc->a, rc->mean2, rc->rstd2, rc->h1, P + p->gn2_w, P + p->gn2_b, B, C, S,
+                         G);
     const float drop = u->cfg.dropout;
     rc->dropped = train && drop > 0.0f;
     if (rc->dropped) {
@@ -129,10 +127,10 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
         add_into(dx, dh, N);
     }
 
-    // block2: recompute a = GN2(h1), b = Dropout(GELU(a)) (mask in c); d = conv2^T dh
-    tdl_groupnorm_forward(sc->a, rc->mean2, rc->rstd2, rc->h1, P + p->gn2_w, P + p->gn2_b, B, C,
-                          S, G, UNET_GN_EPS);
-    tdl_gelu_forward(sc->b, sc->a, N);
+    // block2: recompute b = Dropout(GELU(GN2(h1))) (mask in c); d = conv2^T dh;
+    // b = dh1 = GN2^T GELU^T (mask * d)
+    unet_gn_gelu_forward(sc->b, rc->mean2, rc->rstd2, rc->h1, P + p->gn2_w, P + p->gn2_b, B, C, S,
+                         G);
     if (rc->dropped) {
         tdl_rng r = rc->drop;
         tdl_dropout_mask(sc->c, N, u->cfg.dropout, &r);
@@ -145,11 +143,9 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
         // dropout^T in place: d *= mask
         for (size_t i = 0; i < N; i++) sc->d[i] *= sc->c[i];
     }
-    memset(sc->c, 0, N * sizeof *sc->c);
-    tdl_gelu_backward(sc->c, sc->d, sc->a, N);
-    memset(sc->b, 0, N * sizeof *sc->b); // b = dh1 (B, C, S)
-    tdl_groupnorm_backward(sc->b, Gd + p->gn2_w, Gd + p->gn2_b, sc->c, rc->h1, P + p->gn2_w,
-                           rc->mean2, rc->rstd2, B, C, S, G);
+    memset(sc->b, 0, N * sizeof *sc->b);
+    unet_gn_gelu_backward(sc->b, Gd + p->gn2_w, Gd + p->gn2_b, sc->d, rc->h1, P + p->gn2_w,
+                          P + p->gn2_b, rc->mean2, rc->rstd2, sc->part, B, C, S, G);
 
     // temb_proj: dtp (B, C) = sum over S of dh1
     for (int b = 0; b < B; b++)
@@ -162,15 +158,12 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
     tdl_linear_backward(dgtemb, Gd + p->temb_w, Gd + p->temb_b, sc->tp, gtemb, P + p->temb_w, B,
                         TD, C);
 
-    // block1: recompute a = GN1(x), c = GELU(a); d = conv1^T dh1; dx += GN1^T(GELU^T d)
-    tdl_groupnorm_forward(sc->a, rc->mean1, rc->rstd1, rc->x, P + p->gn1_w, P + p->gn1_b, B, Cin,
-                          S, G, UNET_GN_EPS);
-    tdl_gelu_forward(sc->c, sc->a, Nin);
+    // block1: recompute c = GELU(GN1(x)); d = conv1^T dh1; dx += GN1^T GELU^T d
+    unet_gn_gelu_forward(sc->c, rc->mean1, rc->rstd1, rc->x, P + p->gn1_w, P + p->gn1_b, B, Cin,
+                         S, G);
     memset(sc->d, 0, Nin * sizeof *sc->d);
     tdl_conv2d_backward(sc->d, Gd + p->conv1_w, Gd + p->conv1_b, sc->b, sc->c, P + p->conv1_w,
                         &c1, sc->conv_work);
-    memset(sc->c, 0, Nin * sizeof *sc->c);
-    tdl_gelu_backward(sc->c, sc->d, sc->a, Nin);
-    tdl_groupnorm_backward(dx, Gd + p->gn1_w, Gd + p->gn1_b, sc->c, rc->x, P + p->gn1_w,
-                           rc->mean1, rc->rstd1, B, Cin, S, G);
+    unet_gn_gelu_backward(dx, Gd + p->gn1_w, Gd + p->gn1_b, sc->d, rc->x, P + p->gn1_w,
+                          P + p->gn1_b, rc->mean1, rc->rstd1, sc->part, B, Cin, S, G);
 }
