@@ -1,8 +1,10 @@
 /* bench_unet.c: the UNet's training step (forward with dropout + backward)
  * and reverse step (forward, inference cache) for a preset and batch:
  *
- *   bench_unet [PRESET [B [REPS]]]        (default: small 64 3)
+ *   bench_unet [PRESET [B [REPS [MICRO]]]]      (default: small 64 3 16)
  *
+ * The training step runs B images as chunks of MICRO (forward + backward
+ * each, gradients accumulating): the grad cache holds MICRO images.
  * Prints the best time of REPS rounds (after one warm-up) of each, the
  * GFLOP/s from the plan's FLOP count (convolutions, linears, attention
  * matmuls; backward counted as twice the forward), the cache bytes, and the
@@ -23,14 +25,22 @@ typedef struct {
     tdl_unet_cache *c;
     float *x, *eps, *deps;
     int *t;
-    int B;
+    int B, micro;
     tdl_rng rng;
 } step_ctx;
 
+/* A training step on B images as chunks of `micro`: the UNet has no batch
+ * coupling (GroupNorm and attention are per image), so the summed gradients
+ * equal one pass over B up to float summation order. */
 static void train_step(void *p) {
     step_ctx *s = p;
-    tdl_unet_forward(s->u, s->c, s->x, s->t, s->eps, s->B, 1, &s->rng);
-    tdl_unet_backward(s->u, s->c, s->deps, NULL, s->B);
+    const size_t img = (size_t)s->u->cfg.image * s->u->cfg.image;
+    for (int b0 = 0; b0 < s->B; b0 += s->micro) {
+        const int nb = s->B - b0 < s->micro ? s->B - b0 : s->micro;
+        tdl_unet_forward(s->u, s->c, s->x + b0 * img, s->t + b0, s->eps + b0 * img, nb, 1,
+                         &s->rng);
+        tdl_unet_backward(s->u, s->c, s->deps + b0 * img, NULL, nb);
+    }
 }
 
 static void reverse_step(void *p) {
@@ -50,6 +60,9 @@ static double cpu_seconds(void) {
  * disturbs less: with T threads and no contention, wall ~ cpu / T. */
 static double time_calls(void (*fn)(void *), void *ctx, int reps, double *cpu) {
     fn(ctx);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    const long f0 = ru.ru_minflt;
     double best = 1e30, c0 = cpu_seconds();
     for (int r = 0; r < reps; r++) {
         double t0 = bench_now();
@@ -58,6 +71,9 @@ static double time_calls(void (*fn)(void *), void *ctx, int reps, double *cpu) {
         if (t < best) best = t;
     }
     *cpu = (cpu_seconds() - c0) / reps;
+    getrusage(RUSAGE_SELF, &ru);
+    if (ru.ru_minflt - f0 > 1000)
+        printf("(%ld page faults per step)\n", (ru.ru_minflt - f0) / reps);
     return best;
 }
 
@@ -72,8 +88,9 @@ int main(int argc, char **argv) {
     const char *preset = argc > 1 ? argv[1] : "small";
     const int B = argc > 2 ? atoi(argv[2]) : 64;
     const int reps = argc > 3 ? atoi(argv[3]) : 3;
-    if (B < 1 || reps < 1) {
-        fprintf(stderr, "usage: bench_unet [PRESET [B [REPS]]]\n");
+    const int micro = argc > 4 ? atoi(argv[4]) : (B < 16 ? B : 16);
+    if (B < 1 || reps < 1 || micro < 1 || micro > B) {
+        fprintf(stderr, "usage: bench_unet [PRESET [B [REPS [MICRO]]]]\n");
         return 2;
     }
     if (tdl_threads_init(0) != TDL_OK) {
@@ -87,7 +104,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     const size_t n = (size_t)B * cfg.image * cfg.image;
-    step_ctx s = {.u = &u, .B = B};
+    step_ctx s = {.u = &u, .B = B, .micro = micro};
     s.x = bench_floats(n, 1);
     s.eps = bench_floats(n, 2);
     s.deps = bench_floats(n, 3);
@@ -101,7 +118,9 @@ int main(int argc, char **argv) {
            "%d threads, OpenBLAS %s\n", preset, text, B, tdl_params_trainable(&u.params),
            u.plan->flops_fwd * 1e-9, tdl_threads_count(), tdl_threads_blas_core());
 
-    if (tdl_unet_cache_init(&s.c, &u, B, 1) != TDL_OK) {
+    printf("training step: %d chunk(s) of forward + backward on at most %d images\n",
+           (B + micro - 1) / micro, micro);
+    if (tdl_unet_cache_init(&s.c, &u, micro, 1) != TDL_OK) {
         fprintf(stderr, "bench_unet: %s\n", tdl_last_error());
         return 1;
     }
