@@ -531,6 +531,8 @@ int main(void) {
     lap("small vs torch");
     test_paper_torch();
     lap("paper vs torch");
+    /* thousands of tiny passes: one thread avoids the team's wake-up costs */
+    TDL_CHECK(tdl_threads_init(1) == TDL_OK, "threads");
     gradcheck_network(0, 4, NULL, "eval");
     lap("gradcheck eval");
     /* training mode: the same rng state each forward, so the masks are fixed;
