@@ -11,7 +11,7 @@ preset of include/tdl/unet.h (tiny, small, paper; NAME-t100 for T = 100).
                  + sigma_t z), no grad, eval mode; t walks down from T - 1
 
 Each is run `--warmup` times untimed, then timed `--repeats` times; the
-median is reported. Peak RSS is the process's maximum resident set
+median is reported, with the best time and the median CPU time (all threads). Peak RSS is the process's maximum resident set
 (getrusage ru_maxrss) after both, so it is the training step's peak.
 
 Usage: /usr/bin/python3 bench/torch_unet.py [PRESET] [--batch 64] [--threads N]
@@ -36,14 +36,18 @@ from fixturegen.unet_torch import Model, Schedule, ddpm_loss, preset, reverse_st
 
 
 def timed(fn, warmup, repeats):
+    """(median, best) wall seconds and the median process CPU seconds per call
+    (CPU time counts every thread; on a shared machine it is the figure least
+    disturbed by other processes)."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(times), min(times), statistics.median(cpu)
 
 
 def main():
@@ -88,9 +92,11 @@ def main():
     reverse_s = timed(reverse, a.warmup, a.repeats)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(f"torch {torch.__version__} threads {a.threads}: UNet {a.preset} "
-          f"({nparams / 1e6:.2f} M parameters, T {T}), batch {B}: {train_s:.3f} s per training "
-          f"step, {reverse_s:.3f} s per reverse step (median of {a.repeats}, {a.warmup} warm-up), "
-          f"peak RSS {rss_mb:.0f} MB (after training steps {rss_train_mb:.0f} MB)")
+          f"({nparams / 1e6:.2f} M parameters, T {T}), batch {B}: {train_s[0]:.3f} s per training "
+          f"step, {reverse_s[0]:.3f} s per reverse step (median of {a.repeats}, {a.warmup} "
+          f"warm-up; best {train_s[1]:.3f} s and {reverse_s[1]:.3f} s; CPU time {train_s[2]:.3f} s "
+          f"and {reverse_s[2]:.3f} s), peak RSS {rss_mb:.0f} MB (after training steps "
+          f"{rss_train_mb:.0f} MB)")
 
 
 if __name__ == "__main__":
