@@ -64,12 +64,13 @@ fi
 # and the PyTorch twin (bench/torch_unet.py) in the same run, small preset
 # always, paper preset when TDL_BENCH_PAPER=1 (it adds about 4 minutes: the
 # twin's training step alone takes ~24 s).
-# The ratio table reads bench_unet's LAST markdown row per preset (a line
-# starting with '|'): its first time ("N ms" or "N s") is the forward pass
-# (= one reverse step), its second the forward + backward pass (= one
-# training step without the loss and Adam, which are small), and its last
-# "N MB" the peak RSS. If the row does not have that shape the ratios are
-# left out and the rows are shown as printed.
+# The ratio table reads bench_unet's (2 threads) lines "training step
+# (fwd+bwd): N s ... peak RSS N MB" and "reverse step (fwd): N s ... peak RSS
+# N MB" (the training step there is forward + backward, without the loss and
+# Adam, which are small; the larger peak RSS is used); failing those, its
+# last markdown row (first time = forward, second = forward + backward, last
+# "N MB" = peak RSS). Otherwise the ratios are left out; the output is shown
+# as printed either way.
 UNET_PRESETS="small"
 [ "${TDL_BENCH_PAPER:-0}" = 1 ] && UNET_PRESETS="small paper"
 : >"$TMP/unet.tdl"
@@ -80,7 +81,7 @@ have_torch=0
 for preset in $UNET_PRESETS; do
     if [ -x "$BIN/bench_unet" ]; then
         echo "bench: UNet $preset, batch 64 (tdl)" >&2
-        "$BIN/bench_unet" "$preset" 64 >"$TMP/unet.$preset.tdl" ||
+        TDL_THREADS=2 "$BIN/bench_unet" "$preset" 64 >"$TMP/unet.$preset.tdl" ||
             echo "| $preset | bench_unet failed (status $?) |" >"$TMP/unet.$preset.tdl"
         cat "$TMP/unet.$preset.tdl" >>"$TMP/unet.tdl"
     else
@@ -109,24 +110,48 @@ for preset in $UNET_PRESETS; do
     awk -v preset="$preset" -v authors="$authors" -v tdlfile="$TMP/unet.$preset.tdl" '
         function secs(v, u) { return u == "ms" ? v / 1000 : v }
         function ratio(a, b) { return (a > 0 && b > 0) ? sprintf("%.2f x", a / b) : "-" }
+        function first_time(l) {
+            sub(/^[^:]*:/, "", l)
+            if (!match(l, /[0-9.]+ (ms|s)([^A-Za-z]|$)/)) return ""
+            split(substr(l, RSTART, RLENGTH), q, " "); u = q[2]; gsub(/[^A-Za-z]/, "", u)
+            return secs(q[1] + 0, u)
+        }
+        function peak(l) {
+            if (!match(l, /peak RSS [0-9.]+ MB/)) return ""
+            split(substr(l, RSTART, RLENGTH), q, " "); return q[3] + 0
+        }
         function show(v, u) { return v == "" ? "-" : (u == "MB" ? sprintf("%.0f MB", v) : sprintf("%.3f s", v)) }
         BEGIN {
             split(authors, au, " ")
-            # tdl: the last markdown row of bench_unet
-            while ((getline line < tdlfile) > 0) if (line ~ /^\|/) last = line
-            nt = 0; mb = ""
-            rest = last
-            while (match(rest, /[0-9.]+ (ms|s|MB)([^A-Za-z]|$)/)) {
-                tok = substr(rest, RSTART, RLENGTH); rest = substr(rest, RSTART + RLENGTH)
-                split(tok, p, " "); u = p[2]; gsub(/[^A-Za-z]/, "", u)
-                if (u == "MB") mb = p[1] + 0
-                else if (nt < 2) t[++nt] = secs(p[1] + 0, u)
+            # tdl: the bench_unet lines "training step ...: N s ... peak RSS N MB" and
+            # "reverse step ...: N s ... peak RSS N MB" lines; else its last
+            # markdown row (first time = forward, second = forward + backward,
+            # last "N MB" = peak RSS)
+            nt = 0; mb = ""; tr = ""; rv = ""; last = ""
+            while ((getline line < tdlfile) > 0) {
+                if (line ~ /^training step/) tr = line
+                else if (line ~ /^reverse step/) rv = line
+                else if (line ~ /^\|/) last = line
+            }
+            if (tr != "" && rv != "") {
+                t[2] = first_time(tr); t[1] = first_time(rv); nt = (t[1] != "" && t[2] != "") ? 2 : 0
+                m1 = peak(tr); m2 = peak(rv); mb = (m1 + 0 > m2 + 0) ? m1 : m2
+            } else {
+                rest = last
+                while (match(rest, /[0-9.]+ (ms|s|MB)([^A-Za-z]|$)/)) {
+                    tok = substr(rest, RSTART, RLENGTH); rest = substr(rest, RSTART + RLENGTH)
+                    split(tok, p, " "); u = p[2]; gsub(/[^A-Za-z]/, "", u)
+                    if (u == "MB") mb = p[1] + 0
+                    else if (nt < 2) t[++nt] = secs(p[1] + 0, u)
+                }
             }
         }
         /threads 2:/ {
             # the twin: "... X s per training step, Y s per reverse step ... peak RSS Z MB"
+            # (the best times "best X s and Y s" when present, else the medians)
             if (match($0, /[0-9.]+ s per training step/)) { split(substr($0, RSTART, RLENGTH), q, " "); tw_train = q[1] + 0 }
             if (match($0, /[0-9.]+ s per reverse step/)) { split(substr($0, RSTART, RLENGTH), q, " "); tw_rev = q[1] + 0 }
+            if (match($0, /best [0-9.]+ s and [0-9.]+ s/)) { split(substr($0, RSTART, RLENGTH), q, " "); tw_train = q[2] + 0; tw_rev = q[5] + 0 }
             if (match($0, /peak RSS [0-9.]+ MB/)) { split(substr($0, RSTART, RLENGTH), q, " "); tw_mb = q[3] + 0 }
         }
         END {
@@ -251,15 +276,17 @@ commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "|---|---|---|---|---|---|---|"
     cat "$TMP/unet.ratio"
     echo
+    echo "Times are the best of the timed repeats on both sides (bench_unet: best of 3 after a"
+    echo "warm-up; the twin: best of its repeats, its medians are in its lines below)."
     echo "Ratios are speed-ups (time of the other / tdl's time) and, for memory, the other's"
     echo "peak over tdl's; the issue's targets are 2 x faster and a third of the memory"
     echo "(3 x). tdl's training step is bench_unet's forward + backward (the loss and Adam"
     echo "are not included; they are a few ms). The authors' figures are issue 5's, measured"
     echo "on this machine with their code (2 threads, OMP_WAIT_POLICY=PASSIVE)."
     echo
-    echo "tdl's rows as printed:"
+    echo "tdl's output as printed (\`TDL_THREADS=2 build/bench/bench_unet PRESET 64\`):"
     echo
-    cat "$TMP/unet.tdl"
+    sed 's/^/    /' "$TMP/unet.tdl"
     echo
     echo "The twin's lines:"
     echo
