@@ -18,6 +18,8 @@ static const char main_usage[] =
     "  data       workload series: `data info` describes series (period, W1), `data\n"
     "             slots` sums a request log into time slots\n"
     "  decide     the capacity to provision for a forecast; loss and regret\n"
+    "  diffusion  the DDPM workload generator; `diffusion quality` compares samples\n"
+    "             with a real series\n"
     "  eval       a trained predictor's MSE and regret on test workloads\n"
     "  info       the build, its BLAS kernels, threads and CPU\n"
     "  inspect    validate a .safetensors model file and list its tensors\n"
@@ -47,6 +49,7 @@ static const tdl_command commands[] = {
     {"inspect", tdl_cmd_inspect},
     {"synth", tdl_cmd_synth},
     {"train", tdl_cmd_train},
+    {"diffusion", tdl_cmd_diffusion},
 };
 
 int main(int argc, char **argv) {
