@@ -1,0 +1,258 @@
+/* cmd_diffusion_quality.c: `tdl diffusion quality`: how closely generated
+ * workload values (e.g. `tdl diffusion sample` output) resemble a real
+ * series: W1, mean and spread, autocorrelation at lags 1..28, a 20-bin
+ * histogram and its total variation distance (quality.h). */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "tdl/quality.h"
+#include "tdl/series.h"
+#include "tdl/source.h"
+
+static const char quality_usage[] =
+    "usage: tdl diffusion quality --real SOURCE --generated SOURCE\n"
+    "                             [--scale normalised|own-range] [--split all|train|test]\n"
+    "                             [--column NAME] [--generated-column NAME] [--json]\n"
+    "  Compares generated workload values with a real series: the 1-Wasserstein\n"
+    "  distance of the value distributions, mean and std (population) of each,\n"
+    "  the autocorrelation of each at lags 1..28 and their difference (max |diff|,\n"
+    "  RMS), and a histogram of 20 bins on [0, 1] (plus the fractions below 0\n"
+    "  and above 1) of each with the total variation distance between them.\n"
+    "  Each series needs at least 29 values.\n"
+    "  --real SOURCE        the real series: a CSV file or synth:PROFILE[:SEED[:SLOTS]]\n"
+    "  --generated SOURCE   the generated values, e.g. the CSV written by\n"
+    "                       `tdl diffusion sample` (rows of 28 in normalised units)\n"
+    "  --scale S            normalised (default): the real series is min-max\n"
+    "                       normalised by its own range (as the DDPM is trained) and\n"
+    "                       the generated values are taken as they are, in those\n"
+    "                       units; own-range: each series is min-max scaled to\n"
+    "                       [0, 1] by its own range (shape only, blind to level and\n"
+    "                       spread)\n"
+    "  --split P            the real values used: all (default), or the train (first\n"
+    "                       70%) or test (last 30%) rows of 28, after normalising the\n"
+    "                       whole series\n"
+    "  --column NAME        the real CSV's numeric column (default ContextTokens)\n"
+    "  --generated-column NAME  the generated CSV's column (default ContextTokens)\n"
+    "  --json               one JSON object instead of the table\n";
+
+typedef enum { SPLIT_ALL = 0, SPLIT_TRAIN, SPLIT_TEST } quality_split;
+static const char *const split_names[] = {"all", "train", "test"};
+
+static int load(const char *source, const char *column, tdl_series *s, const char *what) {
+    if (tdl_cli_load_source(source, column, s) == TDL_OK) return 0;
+    char msg[1400], hint[256];
+    snprintf(msg, sizeof msg, "%s %s: %s", what, source, tdl_last_error());
+    if (strncmp(source, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0)
+        snprintf(hint, sizeof hint, "synth:PROFILE[:SEED[:SLOTS]]; `tdl synth --list` shows the "
+                 "profiles");
+    else
+        snprintf(hint, sizeof hint, "a CSV with a header and a numeric column '%s'",
+                 column ? column : "ContextTokens");
+    return tdl_cli_fail(msg, hint);
+}
+
+/* The real series in the units compared: normalised by its own range under
+ * --scale normalised (own-range scaling is done by the library), then the
+ * split's rows. *range receives the token range. */
+static int prepare_real(tdl_series *s, tdl_quality_scale scale, quality_split split,
+                        tdl_range *range, const char *source) {
+    tdl_status st = tdl_series_range(s, range);
+    if (st == TDL_OK && scale == TDL_QUALITY_AS_GIVEN) tdl_normalize(s->v, s->v, s->n, *range);
+    if (st == TDL_OK && split != SPLIT_ALL) {
+        size_t R = tdl_rows_count(s->n), ntrain, ntest;
+        tdl_rows_split(R, &ntrain, &ntest);
+        tdl_series part = {NULL, 0};
+        if (split == SPLIT_TRAIN) st = tdl_series_slice(&part, s, 0, ntrain * TDL_ROW_LEN);
+        else st = tdl_series_slice(&part, s, ntrain * TDL_ROW_LEN, R * TDL_ROW_LEN);
+        if (st == TDL_OK) {
+            tdl_series_free(s);
+            *s = part;
+        }
+    }
+    if (st != TDL_OK) {
+        char msg[1400];
+        snprintf(msg, sizeof msg, "real series %s: %s", source, tdl_last_error());
+        return tdl_cli_fail(msg, "the real series needs finite values");
+    }
+    return 0;
+}
+
+static json_t *side_json(const char *source, const tdl_quality_side *d) {
+    json_t *o = json_object(), *acf = json_array(), *hist = json_array();
+    json_object_set_new(o, "source", json_string(source));
+    json_object_set_new(o, "values", json_integer((json_int_t)d->n));
+    json_object_set_new(o, "mean", json_real(d->mean));
+    json_object_set_new(o, "std", json_real(d->std));
+    json_object_set_new(o, "min", json_real(d->min));
+    json_object_set_new(o, "max", json_real(d->max));
+    for (int k = 0; k < TDL_QUALITY_LAGS; k++) json_array_append_new(acf, json_real(d->acf[k]));
+    for (int b = 0; b < TDL_QUALITY_BINS; b++) json_array_append_new(hist, json_real(d->hist[b]));
+    json_object_set_new(o, "acf", acf);
+    json_object_set_new(o, "histogram", hist);
+    json_object_set_new(o, "below_0", json_real(d->below));
+    json_object_set_new(o, "above_1", json_real(d->above));
+    return o;
+}
+
+static int print_json(const tdl_quality *q, const char *real, const char *gen,
+                      quality_split split, tdl_range range) {
+    json_t *root = json_object();
+    json_object_set_new(root, "scale", json_string(q->scale == TDL_QUALITY_AS_GIVEN
+                                                       ? "normalised" : "own-range"));
+    json_object_set_new(root, "split", json_string(split_names[split]));
+    json_object_set_new(root, "real_min_tokens", json_real(range.min));
+    json_object_set_new(root, "real_max_tokens", json_real(range.max));
+    json_object_set_new(root, "lags", json_integer(TDL_QUALITY_LAGS));
+    json_object_set_new(root, "bins", json_integer(TDL_QUALITY_BINS));
+    json_object_set_new(root, "real", side_json(real, &q->real));
+    json_object_set_new(root, "generated", side_json(gen, &q->gen));
+    json_object_set_new(root, "w1", json_real(q->w1));
+    json_object_set_new(root, "mean_diff", json_real(q->mean_diff));
+    json_object_set_new(root, "std_diff", json_real(q->std_diff));
+    json_object_set_new(root, "acf_max_abs_diff", json_real(q->acf_max_abs));
+    json_object_set_new(root, "acf_rms_diff", json_real(q->acf_rms));
+    json_object_set_new(root, "histogram_tv", json_real(q->hist_tv));
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    if (!text) return tdl_cli_fail("out of memory writing JSON", NULL);
+    puts(text);
+    free(text);
+    return TDL_EXIT_OK;
+}
+
+static void print_table(const tdl_quality *q, const char *real, const char *gen,
+                        quality_split split, tdl_range range) {
+    const tdl_quality_side *r = &q->real, *g = &q->gen;
+    if (q->scale == TDL_QUALITY_AS_GIVEN) {
+        printf("real       %s (%s values), min-max normalised by its own range %.10g .. %.10g\n",
+               real, split_names[split], range.min, range.max);
+        printf("generated  %s, taken as given (normalised units)\n", gen);
+    } else {
+        printf("real       %s (%s values), scaled to [0, 1] by its own range\n", real,
+               split_names[split]);
+        printf("generated  %s, scaled to [0, 1] by its own range\n", gen);
+    }
+    printf("\n%-22s %12s %12s %12s\n", "", "real", "generated", "diff");
+    printf("%-22s %12zu %12zu\n", "values", r->n, g->n);
+    printf("%-22s %12.4f %12.4f %+12.4f\n", "mean", r->mean, g->mean, q->mean_diff);
+    printf("%-22s %12.4f %12.4f %+12.4f\n", "std", r->std, g->std, q->std_diff);
+    printf("%-22s %12.4f %12.4f\n", "min", r->min, g->min);
+    printf("%-22s %12.4f %12.4f\n", "max", r->max, g->max);
+    printf("%-22s %12.4f %12.4f\n", "fraction below 0", r->below, g->below);
+    printf("%-22s %12.4f %12.4f\n", "fraction above 1", r->above, g->above);
+    printf("\nW1 of the values                  %.4f\n", q->w1);
+    printf("autocorrelation 1..28  max |diff| %.4f   RMS diff %.4f\n", q->acf_max_abs, q->acf_rms);
+    printf("histogram (20 bins)    total variation distance %.4f\n", q->hist_tv);
+    printf("\n%-4s %9s %9s %9s      %-13s %9s %9s\n", "lag", "real", "generated", "diff", "bin",
+           "real", "generated");
+    /* lags on the left, histogram cells (<0, 20 bins, >1) on the right */
+    for (int i = 0; i < TDL_QUALITY_LAGS; i++) {
+        printf("%-4d %9.4f %9.4f %+9.4f", i + 1, r->acf[i], g->acf[i], g->acf[i] - r->acf[i]);
+        if (i < TDL_QUALITY_BINS + 2) {
+            char bin[32];
+            double rv, gv;
+            if (i == 0) {
+                snprintf(bin, sizeof bin, "< 0");
+                rv = r->below;
+                gv = g->below;
+            } else if (i == TDL_QUALITY_BINS + 1) {
+                snprintf(bin, sizeof bin, "> 1");
+                rv = r->above;
+                gv = g->above;
+            } else {
+                double lo = (double)(i - 1) / TDL_QUALITY_BINS, hi = (double)i / TDL_QUALITY_BINS;
+                snprintf(bin, sizeof bin, "[%.2f, %.2f%c", lo, hi,
+                         i == TDL_QUALITY_BINS ? ']' : ')');
+                rv = r->hist[i - 1];
+                gv = g->hist[i - 1];
+            }
+            printf("      %-13s %9.4f %9.4f", bin, rv, gv);
+        }
+        putchar('\n');
+    }
+}
+
+int tdl_cmd_diffusion_quality(int argc, char **argv) {
+    enum { O_GENCOL = 256 };
+    static const struct option opts[] = {
+        {"real", required_argument, NULL, 'r'},
+        {"generated", required_argument, NULL, 'g'},
+        {"scale", required_argument, NULL, 's'},
+        {"split", required_argument, NULL, 'p'},
+        {"column", required_argument, NULL, 'c'},
+        {"generated-column", required_argument, NULL, O_GENCOL},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *real = NULL, *gen = NULL, *column = NULL, *gen_column = NULL;
+    tdl_quality_scale scale = TDL_QUALITY_AS_GIVEN;
+    quality_split split = SPLIT_ALL;
+    int json = 0, c;
+    optind = 0; /* re-initialise GNU getopt (main parsed with '+') */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': real = optarg; break;
+        case 'g': gen = optarg; break;
+        case 's':
+            if (tdl_quality_scale_parse(optarg, &scale) != TDL_OK)
+                return tdl_cli_usage_error(quality_usage, "--scale: %s", tdl_last_error());
+            break;
+        case 'p': {
+            int found = 0;
+            for (int i = 0; i < 3; i++)
+                if (strcmp(optarg, split_names[i]) == 0) {
+                    split = (quality_split)i;
+                    found = 1;
+                }
+            if (!found)
+                return tdl_cli_usage_error(quality_usage,
+                                           "--split: unknown split '%s' (all, train or test)",
+                                           optarg);
+            break;
+        }
+        case 'c':
+        case O_GENCOL:
+            if (!*optarg)
+                return tdl_cli_usage_error(quality_usage, "%s needs a name", argv[optind - 1]);
+            if (c == 'c') column = optarg;
+            else gen_column = optarg;
+            break;
+        case 'j': json = 1; break;
+        case 'h': fputs(quality_usage, stdout); return TDL_EXIT_OK;
+        case ':':
+            return tdl_cli_usage_error(quality_usage, "%s needs a value", argv[optind - 1]);
+        default:
+            return tdl_cli_usage_error(quality_usage, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return tdl_cli_usage_error(quality_usage, "unexpected argument '%s'", argv[optind]);
+    if (!real) return tdl_cli_usage_error(quality_usage, "--real SOURCE is required");
+    if (!gen) return tdl_cli_usage_error(quality_usage, "--generated SOURCE is required");
+
+    tdl_series rs = {NULL, 0}, gs = {NULL, 0};
+    tdl_range range = {0.0, 0.0};
+    int rc = load(real, column, &rs, "real series");
+    if (rc == 0) rc = prepare_real(&rs, scale, split, &range, real);
+    if (rc == 0) rc = load(gen, gen_column, &gs, "generated series");
+    tdl_quality q;
+    if (rc == 0 && tdl_quality_compare(&rs, &gs, scale, &q) != TDL_OK)
+        rc = tdl_cli_fail(tdl_last_error(), "both series need at least 29 finite values");
+    tdl_series_free(&rs);
+    tdl_series_free(&gs);
+    if (rc != 0) return rc;
+    if (scale == TDL_QUALITY_AS_GIVEN && (q.gen.max > 100.0 || q.gen.min < -100.0))
+        fprintf(stderr,
+                "tdl: warning: the generated values reach %.6g .. %.6g, far outside the "
+                "normalised [0, 1]: if they are tokens, use --scale own-range\n",
+                q.gen.min, q.gen.max);
+    if (json) return print_json(&q, real, gen, split, range);
+    print_table(&q, real, gen, split, range);
+    return TDL_EXIT_OK;
+}
