@@ -108,6 +108,7 @@ tdl_status tdl_ddpm_config_read(const tdl_safetensors *st, const char *path, tdl
  * Tensors must match the config exactly (names and shapes). */
 tdl_status tdl_ddpm_load_from(tdl_ddpm *d, const tdl_safetensors *st, const char *path,
                               const tdl_ddpm_config *fallback, int optimizer);
+/* The same from a path; a training checkpoint (with Adam's moments) loads too. */
 tdl_status tdl_ddpm_load(tdl_ddpm *d, const char *path, const tdl_ddpm_config *fallback);
 
 /* Buffers for batches of up to B images: the UNet cache (with gradients when

@@ -124,7 +124,11 @@ tdl_status tdl_ddpm_load(tdl_ddpm *d, const char *path, const tdl_ddpm_config *f
     tdl_safetensors st;
     memset(d, 0, sizeof *d);
     TDL_TRY(tdl_safetensors_read(&st, path));
-    tdl_status s = tdl_ddpm_load_from(d, &st, path, fallback, 0);
+    /* A training checkpoint holds Adam's moments too: load them along. */
+    int moments = 0;
+    for (int i = 0; i < st.count && !moments; i++)
+        moments = strncmp(st.tensors[i].name, "adam.m.", 7) == 0;
+    tdl_status s = tdl_ddpm_load_from(d, &st, path, fallback, moments);
     tdl_safetensors_free(&st);
     return s;
 }
