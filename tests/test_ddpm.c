@@ -325,6 +325,7 @@ static void test_files(void) {
     tdl_ddpm_config c16 = c;
     c16.unet.ch = 16;
     TDL_CHECK(tdl_ddpm_load(&l, path, &c16) == TDL_ERR_SHAPE, "wrong config loaded");
+    tdl_ddpm_free(&l); /* cleared by a failed load: freeing again is safe */
     /* hostile files */
     FILE *f = fopen(path, "wb");
     fputs("not a model", f);

@@ -116,6 +116,7 @@ tdl_status tdl_ddpm_load_from(tdl_ddpm *d, const tdl_safetensors *st, const char
     if (s != TDL_OK) {
         tdl_error_context(s, "%s", path);
         tdl_ddpm_free(d);
+        memset(d, 0, sizeof *d); /* safe to free again */
     }
     return s;
 }
