@@ -141,6 +141,11 @@ static void test_steps(const tdl_safetensors *st) {
         tdl_test_allclose(name, out, w, D, 1e-6, 1e-6);
         free(w);
     }
+    /* the mean alone is the step at t = 0 (sigma_0 = 0) */
+    float *w0 = tdl_test_tensor(st, "r.out0", NULL);
+    tdl_ddpm_mean(&s, out, x, eh, 0, D);
+    tdl_test_allclose("mean at t=0 vs PyTorch", out, w0, D, 1e-6, 1e-6);
+    free(w0);
     /* in place gives the same */
     float *y = tdl_test_floats(D), *w = tdl_test_tensor(st, "r.out250", NULL);
     memcpy(y, x, D * sizeof(float));

@@ -60,6 +60,12 @@ void tdl_ddpm_schedule_free(tdl_ddpm_schedule *s);
 void tdl_ddpm_q_sample(const tdl_ddpm_schedule *s, float *xt, const float *x0, const int *t,
                        const float *eps, int B, size_t D);
 
+/* The reverse step's mean on n values (what 3D-Learning's log-ratio needs):
+ * out = (xt - beta_t / sqrt(1 - abar_t) eps_hat) / sqrt(alpha_t). out may
+ * equal xt. */
+void tdl_ddpm_mean(const tdl_ddpm_schedule *s, float *out, const float *xt, const float *eps_hat,
+                   int t, size_t n);
+
 /* One reverse step on n values: out = mean(xt, eps_hat, t) + sigma_t z, with
  * z ignored (may be NULL) at t = 0. out may equal xt. */
 void tdl_ddpm_reverse_step(const tdl_ddpm_schedule *s, float *out, const float *xt,

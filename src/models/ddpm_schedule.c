@@ -58,18 +58,21 @@ void tdl_ddpm_q_sample(const tdl_ddpm_schedule *s, float *xt, const float *x0, c
     }
 }
 
-void tdl_ddpm_reverse_step(const tdl_ddpm_schedule *s, float *out, const float *xt,
-                           const float *eps_hat, int t, const float *z, size_t n) {
+void tdl_ddpm_mean(const tdl_ddpm_schedule *s, float *out, const float *xt, const float *eps_hat,
+                   int t, size_t n) {
     TDL_ASSERT(t >= 0 && t < s->T, "t = %d outside [0, %d)", t, s->T);
-    TDL_ASSERT(t == 0 || z, "reverse step t = %d needs z", t);
     /* Float arithmetic with float-rounded coefficients, as the PyTorch
      * reference (tensor op python-float). */
     float c = (float)(s->beta[t] / sqrt(1.0 - s->abar[t]));
     float r = (float)sqrt(s->alpha[t]);
+    for (size_t j = 0; j < n; j++) out[j] = (xt[j] - c * eps_hat[j]) / r;
+}
+
+void tdl_ddpm_reverse_step(const tdl_ddpm_schedule *s, float *out, const float *xt,
+                           const float *eps_hat, int t, const float *z, size_t n) {
+    TDL_ASSERT(t == 0 || z, "reverse step t = %d needs z", t);
+    tdl_ddpm_mean(s, out, xt, eps_hat, t, n);
+    if (t == 0) return;
     float sg = (float)s->sigma[t];
-    if (t == 0) {
-        for (size_t j = 0; j < n; j++) out[j] = (xt[j] - c * eps_hat[j]) / r;
-    } else {
-        for (size_t j = 0; j < n; j++) out[j] = (xt[j] - c * eps_hat[j]) / r + sg * z[j];
-    }
+    for (size_t j = 0; j < n; j++) out[j] += sg * z[j];
 }
