@@ -72,7 +72,9 @@ def main():
     for mod in sorted(m.name for m in pkgutil.iter_modules([pkg])):
         if only and mod not in only:
             continue
-        importlib.import_module("fixturegen." + mod).generate(save)
+        m = importlib.import_module("fixturegen." + mod)
+        if hasattr(m, "generate"):  # helper modules (e.g. unet_torch) define none
+            m.generate(save)
     print(f"total {total} bytes")
 
 
