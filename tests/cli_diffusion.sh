@@ -2,7 +2,7 @@
 # cli_diffusion.sh TDL: `tdl diffusion train/sample/eps`: help, usage and
 # runtime errors, a short training run with --json, sampling (same seed =>
 # same file, another seed differs, --batch accepted), trajectories, eps, and
-# trajectories, eps, and the crash test: a run killed with SIGKILL after its
+# the crash test: a run killed with SIGKILL after its
 # first checkpoint, resumed with --resume, ends with a model file identical
 # (cmp) to an uninterrupted run's. The network is the tiny preset made
 # smaller still (ch 8, 4 groups, T 20) to keep the sanitizer build fast.
