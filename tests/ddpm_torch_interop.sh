@@ -8,6 +8,7 @@
 # Agreement: |a - b| <= 1e-4 max|b| + 1e-5 |b|. Skips (passes) when
 # /usr/bin/python3 has no torch.
 TDL="$1"; SRC="$2"
+export OMP_WAIT_POLICY=PASSIVE
 PY=/usr/bin/python3
 if ! "$PY" -c 'import torch' 2>/dev/null; then
     echo "SKIP ddpm_torch_interop: $PY cannot import torch"; exit 0
