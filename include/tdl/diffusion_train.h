@@ -43,7 +43,7 @@ typedef struct tdl_diffusion_train_config {
 
 /* Presets of the model and its training, by name: "paper" (the paper's UNet,
  * 7000 iterations, batch 64, lr 1e-4), "small" (500 iterations, batch 64,
- * lr 5e-4), "tiny" (60 iterations, batch 32, lr 1e-3: a demo under a
+ * lr 5e-4), "tiny" (150 iterations, batch 32, lr 1e-3: a demo under a
  * minute); each also as NAME-t100 (T = 100, same betas). t in [0, T). */
 tdl_status tdl_diffusion_preset(const char *name, tdl_ddpm_config *mc,
                                 tdl_diffusion_train_config *tc);

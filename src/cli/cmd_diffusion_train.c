@@ -37,7 +37,7 @@ static const char dtrain_usage[] =
     "                        small  ch 32, mult 1,2,2, attn 1, 1 block, 32 groups,\n"
     "                               T 500; 500 iterations, batch 64, lr 5e-4\n"
     "                        tiny   ch 16, mult 1,2, attn 1, 1 block, 8 groups,\n"
-    "                               T 500; 60 iterations, batch 32, lr 1e-3\n"
+    "                               T 500; 150 iterations, batch 32, lr 1e-3\n"
     "                      NAME-t100: the same with T = 100. Dropout 0.1, betas\n"
     "                      0.05 .. 0.1 in all. Every field can be overridden:\n"
     "  --iters N --batch B --lr R   iterations, images per iteration, Adam rate\n"
