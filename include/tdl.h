@@ -5,6 +5,8 @@
 #include "tdl/adam.h"
 #include "tdl/atomic_file.h"
 #include "tdl/csv.h"
+#include "tdl/ddpm.h"
+#include "tdl/diffusion_train.h"
 #include "tdl/distance.h"
 #include "tdl/evaluate.h"
 #include "tdl/nn.h"

@@ -46,5 +46,16 @@ int tdl_cmd_synth(int argc, char **argv);
 int tdl_cmd_train(int argc, char **argv);
 int tdl_cmd_diffusion(int argc, char **argv);
 int tdl_cmd_diffusion_quality(int argc, char **argv);
+int tdl_cmd_diffusion_train(int argc, char **argv);
+int tdl_cmd_diffusion_sample(int argc, char **argv);
+int tdl_cmd_diffusion_eps(int argc, char **argv);
+
+/* Load a diffusion model file for a subcommand (cmd_diffusion.c): its own
+ * config, else the one of preset (a bare PyTorch state_dict export), else a
+ * failure that says to give --preset. Prints the error; returns 0 or
+ * TDL_EXIT_FAIL / TDL_EXIT_USAGE. */
+struct tdl_ddpm;
+int tdl_cli_diffusion_load(struct tdl_ddpm *d, const char *path, const char *preset,
+                           const char *usage);
 
 #endif
