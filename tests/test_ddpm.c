@@ -227,6 +227,50 @@ static void test_loss(const tdl_safetensors *st) {
     tdl_ddpm_free(&m);
 }
 
+/* A gradient work runs batches above TDL_DDPM_GRAD_CHUNK in chunks: a batch of
+ * 20 images (chunks of 16 and 4) gives the loss and gradients of the mean over
+ * five separate passes of 4 images (each weighted 4/20), to rounding. */
+static void test_chunks(const tdl_safetensors *st) {
+    enum { N = 20, P = 4 };
+    tdl_ddpm_config c = mini_config(10);
+    tdl_ddpm m;
+    TDL_CHECK(tdl_ddpm_init(&m, &c, 1) == TDL_OK, "%s", tdl_last_error());
+    load_mini(&m, st);
+    tdl_params *p = &m.unet.params;
+    tdl_ddpm_work big, part;
+    TDL_CHECK(tdl_ddpm_work_init(&big, &m, N, 1) == TDL_OK, "%s", tdl_last_error());
+    TDL_CHECK(tdl_ddpm_work_init(&part, &m, P, 1) == TDL_OK, "%s", tdl_last_error());
+    TDL_CHECK(big.chunk == TDL_DDPM_GRAD_CHUNK && part.chunk == P, "chunk %d / %d", big.chunk,
+              part.chunk);
+    float *x0 = malloc(N * D * sizeof(float)), *eps = malloc(N * D * sizeof(float)); /* (N, D) */
+    float *want = calloc(p->total, sizeof(float));
+    int t[N];
+    tdl_rng r;
+    tdl_rng_init(&r, 11, 0);
+    tdl_rng_fill_uniform(&r, x0, (size_t)N * D, 0.0f, 1.0f);
+    tdl_rng_fill_normal(&r, eps, (size_t)N * D, 0.0f, 1.0f);
+    for (int b = 0; b < N; b++) t[b] = (int)tdl_rng_below(&r, 10);
+    double lsum = 0;
+    for (int b0 = 0; b0 < N; b0 += P) {
+        tdl_params_zero_grad(p);
+        lsum += tdl_ddpm_loss_given(&m, &part, x0 + (size_t)b0 * D, t + b0, eps + (size_t)b0 * D,
+                                    P, 0, NULL);
+        for (size_t i = 0; i < p->total; i++) want[i] += (float)P / N * p->grad[i];
+    }
+    tdl_params_zero_grad(p);
+    double L = tdl_ddpm_loss_given(&m, &big, x0, t, eps, N, 0, NULL);
+    TDL_CHECK(fabs(L - lsum * P / N) <= 1e-6 * fabs(L), "chunked loss %.9g vs %.9g", L,
+              lsum * P / N);
+    double gmax = 0;
+    for (size_t i = 0; i < p->total; i++) gmax = fmax(gmax, fabs(want[i]));
+    tdl_test_allclose("chunked batch gradients vs separate passes", p->grad, want, p->total,
+                      1e-6 * gmax, 1e-4);
+    free(x0); free(eps); free(want);
+    tdl_ddpm_work_free(&big);
+    tdl_ddpm_work_free(&part);
+    tdl_ddpm_free(&m);
+}
+
 /* The standard normal of image i, block blk, as the sampler documents it. */
 static void noise(float *x, uint64_t seed, uint64_t i, uint64_t blk) {
     tdl_rng r;
@@ -493,6 +537,7 @@ int main(void) {
     test_schedule(&st);
     test_steps(&st);
     test_loss(&st);
+    test_chunks(&st);
     test_sampling(&st);
     test_files();
     test_training();

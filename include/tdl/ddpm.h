@@ -118,10 +118,16 @@ tdl_status tdl_ddpm_load_from(tdl_ddpm *d, const tdl_safetensors *st, const char
 tdl_status tdl_ddpm_load(tdl_ddpm *d, const char *path, const tdl_ddpm_config *fallback);
 
 /* Buffers for batches of up to B images: the UNet cache (with gradients when
- * grad != 0) and the DDPM's own arrays. Allocated once. */
+ * grad != 0) and the DDPM's own arrays. Allocated once. A gradient work runs
+ * the network on chunks of at most TDL_DDPM_GRAD_CHUNK images (forward then
+ * backward per chunk, gradients accumulated): the UNet couples no images, so
+ * the result equals one pass over the batch up to float summation order, and
+ * the activations kept for backward are those of one chunk, not of B images. */
+enum { TDL_DDPM_GRAD_CHUNK = 16 };
 typedef struct tdl_ddpm_work {
     int B;                 /* capacity in images */
     int grad;
+    int chunk;             /* images per network pass: the cache's capacity */
     tdl_unet_cache *cache;
     int *t;                /* (B) */
     float *eps;            /* (B, D) noise (loss) or z (sampling) */
@@ -136,9 +142,11 @@ void tdl_ddpm_work_free(tdl_ddpm_work *w);
 
 /* The loss for given t (B) and eps (B, D) on x0 (B, D): x_t, eps_hat =
  * net(x_t, t) (dropout on when train != 0, masks from rng), loss = mean
- * (eps_hat - eps)^2 accumulated in double. When the loss is finite and the
- * work has gradients, backward ADDS dLoss/dparams into d->unet.params.grad
- * (the caller zeroes them); a non-finite loss is returned without backward.
+ * (eps_hat - eps)^2 accumulated in double. When the work has gradients,
+ * backward ADDS dLoss/dparams into d->unet.params.grad (the caller zeroes
+ * them), chunk by chunk; a chunk with a non-finite loss stops the pass and
+ * the non-finite loss is returned (the gradients are then partial: discard
+ * them, as the trainer does when it skips the step).
  * B <= w->B; every t in [0, T). */
 double tdl_ddpm_loss_given(tdl_ddpm *d, tdl_ddpm_work *w, const float *x0, const int *t,
                            const float *eps, int B, int train, tdl_rng *rng);

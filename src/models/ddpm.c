@@ -140,6 +140,7 @@ tdl_status tdl_ddpm_work_init(tdl_ddpm_work *w, const tdl_ddpm *d, int B, int gr
     size_t n = (size_t)B * tdl_ddpm_image_size(d);
     w->B = B;
     w->grad = grad;
+    w->chunk = grad && B > TDL_DDPM_GRAD_CHUNK ? TDL_DDPM_GRAD_CHUNK : B;
     w->t = malloc((size_t)B * sizeof *w->t);
     w->eps = malloc(n * sizeof(float));
     w->xt = malloc(n * sizeof(float));
@@ -149,7 +150,7 @@ tdl_status tdl_ddpm_work_init(tdl_ddpm_work *w, const tdl_ddpm *d, int B, int gr
         tdl_ddpm_work_free(w);
         return tdl_error(TDL_ERR_NOMEM, "diffusion buffers for %d images", B);
     }
-    tdl_status s = tdl_unet_cache_init(&w->cache, &d->unet, B, grad);
+    tdl_status s = tdl_unet_cache_init(&w->cache, &d->unet, w->chunk, grad);
     if (s != TDL_OK) tdl_ddpm_work_free(w);
     return s;
 }

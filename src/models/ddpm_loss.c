@@ -9,19 +9,25 @@ double tdl_ddpm_loss_given(tdl_ddpm *d, tdl_ddpm_work *w, const float *x0, const
     TDL_ASSERT(B >= 1 && B <= w->B, "batch %d outside [1, %d]", B, w->B);
     size_t D = tdl_ddpm_image_size(d), n = (size_t)B * D;
     tdl_ddpm_q_sample(&d->sched, w->xt, x0, t, eps, B, D);            /* (B, D) */
-    tdl_unet_forward(&d->unet, w->cache, w->xt, t, w->eps_hat, B, train, rng);
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double e = (double)w->eps_hat[i] - (double)eps[i];
-        sum += e * e;
-    }
-    double loss = sum / (double)n;
-    if (!isfinite(loss) || !w->grad) return loss;
-    /* d mean (eps_hat - eps)^2 / d eps_hat = 2 (eps_hat - eps) / n */
+    /* d mean (eps_hat - eps)^2 / d eps_hat = 2 (eps_hat - eps) / n, n over the whole batch */
     float k = (float)(2.0 / (double)n);
-    for (size_t i = 0; i < n; i++) w->deps[i] = k * (w->eps_hat[i] - eps[i]);
-    tdl_unet_backward(&d->unet, w->cache, w->deps, NULL, B);
-    return loss;
+    double sum = 0.0;
+    for (int b0 = 0; b0 < B; b0 += w->chunk) {
+        int nb = B - b0 < w->chunk ? B - b0 : w->chunk;
+        size_t o = (size_t)b0 * D, m = (size_t)nb * D;
+        tdl_unet_forward(&d->unet, w->cache, w->xt + o, t + b0, w->eps_hat + o, nb, train, rng);
+        double part = 0.0;
+        for (size_t i = o; i < o + m; i++) {
+            double e = (double)w->eps_hat[i] - (double)eps[i];
+            part += e * e;
+        }
+        sum += part;
+        if (!isfinite(part)) return sum / (double)n;
+        if (!w->grad) continue;
+        for (size_t i = o; i < o + m; i++) w->deps[i] = k * (w->eps_hat[i] - eps[i]);
+        tdl_unet_backward(&d->unet, w->cache, w->deps + o, NULL, nb);
+    }
+    return sum / (double)n;
 }
 
 double tdl_ddpm_loss(tdl_ddpm *d, tdl_ddpm_work *w, const float *x0, int B, int t_lo, int t_hi,

@@ -25,10 +25,10 @@ tdl_status tdl_ddpm_sample(tdl_ddpm *d, tdl_ddpm_work *w, uint64_t seed, int N, 
         for (int k = 0; k <= K; k++) traj_t[k] = K - 1 - k;
     }
     const size_t S = (size_t)K + 1;          /* states kept per image */
-    const int64_t total = (int64_t)T * (int64_t)((N + w->B - 1) / w->B);
+    const int64_t total = (int64_t)T * (int64_t)((N + w->chunk - 1) / w->chunk);
     int64_t done = 0;
-    for (int i0 = 0; i0 < N; i0 += w->B) {
-        int B = N - i0 < w->B ? N - i0 : w->B;
+    for (int i0 = 0; i0 < N; i0 += w->chunk) {
+        int B = N - i0 < w->chunk ? N - i0 : w->chunk;
         float *x = w->xt;                    /* (B, D) the current state */
         for (int b = 0; b < B; b++) draw(x + (size_t)b * D, D, seed, (uint64_t)(i0 + b), 0);
         for (int t = T - 1; t >= 0; t--) {
