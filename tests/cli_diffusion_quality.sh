@@ -16,6 +16,8 @@ awk 'BEGIN { print "ContextTokens"; for (i = 0; i < 280; i++) printf "%.17g\n", 
 awk 'BEGIN { print "ContextTokens"; for (i = 0; i < 280; i++) printf "%.17g\n", 7 * ((i * 37) % 101) / 700 + 0.25 }' >"$TMP/gen_shift.csv"
 awk 'BEGIN { print "ContextTokens"; for (i = 0; i < 28; i++) print i / 28 }' >"$TMP/short.csv"
 printf 'ContextTokens\n0.5\nabc\n' >"$TMP/bad.csv"
+# gen_neg: the values minus 0.25, some negative (a sampler does not clip)
+awk 'BEGIN { print "ContextTokens"; for (i = 0; i < 280; i++) printf "%.17g\n", 7 * ((i * 37) % 101) / 700 - 0.25 }' >"$TMP/gen_neg.csv"
 
 # json_num KEY: the first number after "KEY": in $TMP/out
 json_num() {
@@ -37,6 +39,10 @@ grep -q "total variation distance 0.0000$" "$TMP/out"; check "table: histogram T
 grep -q "^28  " "$TMP/out"; check "table: lag 28 row" $?
 grep -q "\[0.95, 1.00\]" "$TMP/out"; check "table: last bin closed" $?
 grep -q "normalised by its own range 1000 .. 1700" "$TMP/out"; check "table: the real range" $?
+expect "negative generated values" 0 "" "^W1 of the values  *0.2500$" -- \
+    diffusion quality --real "$TMP/real.csv" --generated "$TMP/gen_neg.csv"
+expect "negative real tokens refused" 1 "is negative" "" -- \
+    diffusion quality --real "$TMP/gen_neg.csv" --generated "$TMP/gen.csv"
 expect "table: shifted by 0.25" 0 "" "^W1 of the values  *0.2500$" -- \
     diffusion quality --real "$TMP/real.csv" --generated "$TMP/gen_shift.csv"
 grep -q "^mean .*+0.2500$" "$TMP/out"; check "table: mean diff 0.25" $?

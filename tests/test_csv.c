@@ -119,7 +119,7 @@ static void test_good_files(void) {
         TDL_CHECK(ok, "plain: n=%zu", s.n);
         tdl_series_free(&s);
     }
-    tdl_csv_options first2 = {NULL, 2};
+    tdl_csv_options first2 = {NULL, 2, 0};
     st = tdl_csv_read_series(DATA "/series_plain.csv", &first2, &s, &info);
     TDL_CHECK(st == TDL_OK && s.n == 2 && s.v[1] == 3539 && info.truncated == 1,
               "max_values 2: n=%zu truncated=%d", s.n, info.truncated);
@@ -145,16 +145,31 @@ static void test_good_files(void) {
         tdl_series_free(&s);
     }
     /* Other columns of the same file: text is refused at the right line. */
-    tdl_csv_options note = {"Note", 0};
+    tdl_csv_options note = {"Note", 0, 0};
     st = tdl_csv_parse_series(text, len, "quirks", &note, &s, NULL);
     TDL_CHECK(st == TDL_ERR_FORMAT &&
                   strstr(tdl_last_error(), "quirks:2: 'plain' is not a number in column Note"),
               "Note column: %s", tdl_last_error());
-    tdl_csv_options ts = {"TIMESTAMP", 0};
+    tdl_csv_options ts = {"TIMESTAMP", 0, 0};
     st = tdl_csv_parse_series(text, len, "quirks", &ts, &s, NULL);
     TDL_CHECK(st == TDL_ERR_FORMAT && strstr(tdl_last_error(), "quirks:2: '2023/11/16 18:15'"),
               "TIMESTAMP column: %s", tdl_last_error());
     free(text);
+
+    /* Negative values: refused for tokens, accepted with allow_negative
+     * (generated series in normalised units), with the empty-cell mean. */
+    static const char neg[] = "ContextTokens\n-0.25\n\"\"\n0.75\n-1e-3\n";
+    st = tdl_csv_parse_series(neg, sizeof neg - 1, "neg", NULL, &s, NULL);
+    TDL_CHECK(st == TDL_ERR_FORMAT && strstr(tdl_last_error(), "neg:2: '-0.25' is negative"),
+              "negative refused: %s", tdl_last_error());
+    tdl_csv_options allow = {NULL, 0, 1};
+    st = tdl_csv_parse_series(neg, sizeof neg - 1, "neg", &allow, &s, NULL);
+    TDL_CHECK(st == TDL_OK && s.n == 4 && s.v[0] == -0.25 && s.v[2] == 0.75 && s.v[3] == -1e-3 &&
+                  fabs(s.v[1] - (-0.25 + 0.75 - 1e-3) / 3) < 1e-15,
+              "allow_negative: %s", st == TDL_OK ? "wrong values" : tdl_last_error());
+    tdl_series_free(&s);
+    st = tdl_csv_parse_series("ContextTokens\n-nan\n", 18, "neg", &allow, &s, NULL);
+    TDL_CHECK(st == TDL_ERR_FORMAT, "allow_negative still refuses NaN");
 
     /* The mean for empty cells when the plain sum would overflow. */
     static const char huge[] = "ContextTokens\n1.5e308\n\"\"\n1.5e308\n";
@@ -220,7 +235,7 @@ static void test_blocks(void) {
         snprintf(want, sizeof want, "%s:%zu: '12 3' is not a number", path, rows + 2);
         tdl_status st = tdl_csv_read_series(path, NULL, &s, &info);
         int ok = st == TDL_ERR_FORMAT && strstr(tdl_last_error(), want) != NULL;
-        tdl_csv_options opt = {NULL, rows};
+        tdl_csv_options opt = {NULL, rows, 0};
         st = tdl_csv_read_series(path, &opt, &s, &info);
         ok = ok && st == TDL_OK && s.n == rows && s.v[rows - 1] == 123;
         tdl_series_free(&s);
@@ -272,7 +287,7 @@ static void test_azure(void) {
     }
     /* The protocol's first 100,000 values. */
     snprintf(path, sizeof path, "%s/24D24V.csv", base);
-    tdl_csv_options opt = {NULL, 100000};
+    tdl_csv_options opt = {NULL, 100000, 0};
     tdl_series s;
     tdl_csv_info info;
     tdl_status st = tdl_csv_read_series(path, &opt, &s, &info);

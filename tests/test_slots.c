@@ -251,7 +251,7 @@ static void test_azure_raw(void) {
         fclose(probe);
         tdl_slots s, sg;
         tdl_series ctx, gen, authors;
-        tdl_csv_options gcol = {"GeneratedTokens", 0};
+        tdl_csv_options gcol = {"GeneratedTokens", 0, 0};
         tdl_slots_options with_gen = {5, 1, 0};
         tdl_status st1 = tdl_slots_read(raw, NULL, &s);
         tdl_status st2 = tdl_slots_read(raw, &with_gen, &sg);

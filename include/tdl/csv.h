@@ -66,6 +66,8 @@ int tdl_csv_number(const char *text, size_t len, double *out, const char **why);
 typedef struct tdl_csv_options {
     const char *column;  /* column name, exact and case-sensitive; NULL -> "ContextTokens" */
     size_t max_values;   /* read at most this many data rows (0: all); later rows are not read */
+    int allow_negative;  /* 1: accept negative values (generated series in normalised units,
+                          * which a sampler does not clip); 0: refuse them (token counts) */
 } tdl_csv_options;
 
 /* What the series reader saw besides the values (for warnings). */
@@ -78,7 +80,7 @@ typedef struct tdl_csv_info {
 } tdl_csv_info;
 
 /* Read one numeric column into *out (tokens per slot, or any non-negative
- * numbers). A header is required. Empty cells become the mean of the column's
+ * numbers; negative ones too with opt->allow_negative). A header is required. Empty cells become the mean of the column's
  * other values (spec section 2) and are counted in info->empty_cells; the
  * library does not print. Errors (TDL_ERR_FORMAT unless said otherwise), each
  * "NAME:LINE: ...": a value that is not a number, negative, NaN or infinite;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tdl/csv.h"
 #include "tdl/quality.h"
 #include "tdl/series.h"
 #include "tdl/source.h"
@@ -42,8 +43,28 @@ static const char quality_usage[] =
 typedef enum { SPLIT_ALL = 0, SPLIT_TRAIN, SPLIT_TEST } quality_split;
 static const char *const split_names[] = {"all", "train", "test"};
 
-static int load(const char *source, const char *column, tdl_series *s, const char *what) {
-    if (tdl_cli_load_source(source, column, s) == TDL_OK) return 0;
+/* A generated CSV holds normalised values that the sampler does not clip, so
+ * negative ones are accepted there (negative token counts are refused). */
+static tdl_status load_generated(const char *source, const char *column, tdl_series *s) {
+    if (strncmp(source, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0)
+        return tdl_cli_load_source(source, column, s);
+    tdl_csv_options opt = {column, 0, 1};
+    tdl_csv_info info;
+    TDL_TRY(tdl_csv_read_series(source, &opt, s, &info));
+    if (info.empty_cells)
+        fprintf(stderr,
+                "tdl: warning: %s: %zu empty cell%s replaced by the series mean (first at line "
+                "%zu)\n",
+                source, info.empty_cells, info.empty_cells == 1 ? "" : "s",
+                info.first_empty_line);
+    return TDL_OK;
+}
+
+static int load(const char *source, const char *column, tdl_series *s, const char *what,
+                int generated) {
+    tdl_status st = generated ? load_generated(source, column, s)
+                              : tdl_cli_load_source(source, column, s);
+    if (st == TDL_OK) return 0;
     char msg[1400], hint[256];
     snprintf(msg, sizeof msg, "%s %s: %s", what, source, tdl_last_error());
     if (strncmp(source, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0)
@@ -238,9 +259,9 @@ int tdl_cmd_diffusion_quality(int argc, char **argv) {
 
     tdl_series rs = {NULL, 0}, gs = {NULL, 0};
     tdl_range range = {0.0, 0.0};
-    int rc = load(real, column, &rs, "real series");
+    int rc = load(real, column, &rs, "real series", 0);
     if (rc == 0) rc = prepare_real(&rs, scale, split, &range, real);
-    if (rc == 0) rc = load(gen, gen_column, &gs, "generated series");
+    if (rc == 0) rc = load(gen, gen_column, &gs, "generated series", 1);
     tdl_quality q;
     if (rc == 0 && tdl_quality_compare(&rs, &gs, scale, &q) != TDL_OK)
         rc = tdl_cli_fail(tdl_last_error(), "both series need at least 29 finite values");

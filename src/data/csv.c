@@ -235,7 +235,9 @@ static int word_ieq(const char *s, size_t n, const char *w) {
     return 1;
 }
 
-int tdl_csv_number(const char *text, size_t len, double *out, const char **why) {
+/* tdl_csv_number, with negative values accepted when allow_negative != 0. */
+static int csv_number(const char *text, size_t len, double *out, const char **why,
+                      int allow_negative) {
     size_t a = 0, b = len;
     while (a < b && is_sp(text[a])) a++;
     while (b > a && is_sp(text[b - 1])) b--;
@@ -301,12 +303,16 @@ int tdl_csv_number(const char *text, size_t len, double *out, const char **why) 
         *why = "is out of range";
         return -1;
     }
-    if (neg && v != 0.0) {
+    if (neg && v != 0.0 && !allow_negative) {
         *why = "is negative";
         return -1;
     }
-    *out = v == 0.0 ? 0.0 : (neg ? -v : v);
+    *out = v == 0.0 ? 0.0 : v; /* strtod read the sign; -0 becomes 0 */
     return 0;
+}
+
+int tdl_csv_number(const char *text, size_t len, double *out, const char **why) {
+    return csv_number(text, len, out, why, 0);
 }
 
 /* --- the series reader -------------------------------------------------- */
@@ -331,6 +337,7 @@ static const char *shown(char *dst, size_t cap, const char *s, size_t n) {
 typedef struct series_ctx {
     const char *column;
     size_t max_values;
+    int allow_negative;
     size_t col, ncols, header_line, last_line;
     double *v;  /* (n), NaN marks an empty cell until the end */
     size_t n, cap;
@@ -382,7 +389,7 @@ static tdl_status series_record(const tdl_csv_record *r, void *ctx, int *stop) {
                          c->ncols);
     double x;
     const char *why = "";
-    int k = tdl_csv_number(r->field[c->col], r->len[c->col], &x, &why);
+    int k = csv_number(r->field[c->col], r->len[c->col], &x, &why, c->allow_negative);
     if (k < 0) {
         char a[64];
         return tdl_error(TDL_ERR_FORMAT, "%s:%zu: '%s' %s in column %s", r->name, r->line,
@@ -456,6 +463,7 @@ static void series_begin(series_ctx *c, const tdl_csv_options *opt, tdl_series *
     memset(c, 0, sizeof *c);
     c->column = opt && opt->column ? opt->column : "ContextTokens";
     c->max_values = opt ? opt->max_values : 0;
+    c->allow_negative = opt ? opt->allow_negative : 0;
     out->v = NULL;
     out->n = 0;
     if (info) memset(info, 0, sizeof *info);

@@ -53,7 +53,7 @@ tdl_status tdl_source_load(const char *source, const char *column, size_t max_va
         if (info) info->synthetic = 1;
         return load_synth(source, max_values, out);
     }
-    tdl_csv_options opt = {column, max_values};
+    tdl_csv_options opt = {column, max_values, 0};
     tdl_csv_info ci;
     memset(&ci, 0, sizeof ci);
     TDL_TRY(tdl_csv_read_series(source, &opt, out, &ci));
