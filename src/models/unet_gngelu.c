@@ -56,7 +56,12 @@ static inline float fast_exp(float y) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    const int32_t bits = ((int32_t)kf + 127) << 23;
+    /* kf is in [-126, 1] for finite y; a NaN y gives a NaN kf, whose int
+     * conversion is undefined, so the exponent is taken from a clamped copy
+     * (a NaN compares false and becomes -126) and the NaN still reaches the
+     * result through r and p. */
+    const float kc = kf > -126.0f ? kf : -126.0f;
+    const int32_t bits = ((int32_t)kc + 127) * (1 << 23);
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
