@@ -50,4 +50,30 @@ head -c 4096 /dev/zero >>"$TMP/shape.safetensors"
 expect "file is valid safetensors" 0 "" "lstm1.weight_ih_l0" -- inspect "$TMP/shape.safetensors"
 expect "wrong shape" 1 "tdl: error: model: .*lstm1.weight_ih_l0" "" -- eval --model "$TMP/shape.safetensors" --test $TR
 
+
+# --dropout-eval: the authors' mode (dropout on), marked in the table and the
+# JSON; seeded (same seed twice identical, another seed differs, inference
+# unchanged); --seed is checked and needs --dropout-eval.
+M="$TMP/m.safetensors"
+expect "help names the authors' mode" 0 "" "Table I" -- eval --help
+expect "dropout table" 0 "" "DROPOUT ON (the authors' mode: p 0.3, seed 5)" -- eval --model "$M" --train $TR --test $TR --dropout-eval --seed 5
+grep -q "inference mode" "$TMP/out"; [ $? -ne 0 ]; check "dropout table does not claim inference mode" $?
+expect "inference table says so" 0 "" "inference mode" -- eval --model "$M" --train $TR --test $TR
+expect "dropout json" 0 "" '"mode": "dropout", "dropout": 0.3, "seed": 5' -- eval --model "$M" --train $TR --test $TR --json --dropout-eval --seed 5
+cp "$TMP/out" "$TMP/drop5"
+"$TDL" eval --model "$M" --train $TR --test $TR --json --dropout-eval --seed 5 >"$TMP/drop5b"
+cmp -s "$TMP/drop5" "$TMP/drop5b"; check "dropout: same seed twice, same numbers" $?
+"$TDL" eval --model "$M" --train $TR --test $TR --json --dropout-eval --seed 6 >"$TMP/drop6"
+r5=$(sed 's/.*"average": {\([^}]*\)}.*/\1/' "$TMP/drop5"); r6=$(sed 's/.*"average": {\([^}]*\)}.*/\1/' "$TMP/drop6")
+[ -n "$r5" ] && [ "$r5" != "$r6" ]; check "dropout: seeds 5 and 6 differ" $?
+expect "inference json" 0 "" '"mode": "inference", "sets"' -- eval --model "$M" --train $TR --test $TR --json
+ri=$(sed 's/.*"average": {\([^}]*\)}.*/\1/' "$TMP/out")
+[ -n "$ri" ] && [ "$ri" != "$r5" ]; check "dropout differs from inference" $?
+cmp -s "$TMP/out" "$TMP/out1"; check "inference json identical to the earlier inference run" $?
+expect "default seed 1" 0 "" '"seed": 1,' -- eval --model "$M" --train $TR --test $TR --json --dropout-eval
+expect "bad seed (text)" 2 "tdl: error: --seed 'x' is not an integer" "" -- eval --model "$M" --train $TR --test $TR --dropout-eval --seed x
+expect "bad seed (negative)" 2 "tdl: error: --seed '-1'" "" -- eval --model "$M" --train $TR --test $TR --dropout-eval --seed -1
+expect "seed without --dropout-eval" 2 "tdl: error: --seed needs --dropout-eval" "" -- eval --model "$M" --train $TR --test $TR --seed 2
+expect "seed without value" 2 "needs a value" "" -- eval --model "$M" --train $TR --test $TR --dropout-eval --seed
+
 cli_done cli_eval

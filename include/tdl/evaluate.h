@@ -1,6 +1,7 @@
 /*
  * evaluate.h: a predictor's MSE and normalised regret on a test series
- * (spec sections 1-2), in inference mode (no dropout).
+ * (spec sections 1-2), in inference mode (no dropout) unless the
+ * authors' mode (dropout on, tdl_eval_options) is asked for.
  *
  * Protocols (spec section 2):
  *   authors   the test series (at most its first 100,000 values) normalised
@@ -23,6 +24,7 @@
 #define TDL_EVALUATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tdl/predictor.h"
 #include "tdl/provision.h"
@@ -55,6 +57,28 @@ typedef struct tdl_eval_result {
     double regret_grouped;  /* tdl_provision_regret_grouped, the authors' form */
 } tdl_eval_result;
 
+/* How the predictor runs during evaluation. Zero-initialised = inference
+ * mode (spec section 3, the default).
+ *   dropout != 0: the forward runs in training mode with the model's
+ *     dropout p (dropout on), as the authors' evaluation does (it never
+ *     leaves training mode, so Table I's regrets carry dropout noise). Kept
+ *     only to explain gaps to Table I.
+ *   seed: the masks' Philox key. The masks for step t (7..27) come from
+ *     stream t - 7 of seed; the rows go through the predictor in fixed
+ *     chunks of TDL_EVAL_CHUNK and a chunk starting at row r0 draws from
+ *     position r0 * (T H1 + H2). So the numbers are a function of (seed,
+ *     rows) and the thread count (as in inference mode), do not depend on
+ *     other test sets, and a row's masks depend only on its index, except
+ *     that in the last, shorter chunk the second layer's masks also depend
+ *     on that chunk's length (the predictor draws them after the first
+ *     layer's for the whole chunk). */
+typedef struct tdl_eval_options {
+    int dropout;   /* 0 = inference (default), 1 = the authors' mode */
+    uint64_t seed; /* dropout masks (used only with dropout) */
+} tdl_eval_options;
+
+enum { TDL_EVAL_CHUNK = 256 }; /* rows per predictor pass */
+
 /* Evaluate p on rows (R, 28) (normalised as tdl_eval_rows made them).
  * train_range maps forecasts and targets to tokens under the authors'
  * protocol; under the physical protocol it is also the range the rows were
@@ -62,6 +86,12 @@ typedef struct tdl_eval_result {
 tdl_status tdl_evaluate(tdl_predictor *p, const float *rows, size_t R, tdl_range train_range,
                         const tdl_provision_params *pp, tdl_provision_rule rule, int batch,
                         tdl_eval_result *out);
+
+/* tdl_evaluate with options (NULL = inference mode, as tdl_evaluate). */
+tdl_status tdl_evaluate_opts(tdl_predictor *p, const float *rows, size_t R,
+                             tdl_range train_range, const tdl_provision_params *pp,
+                             tdl_provision_rule rule, int batch, const tdl_eval_options *opt,
+                             tdl_eval_result *out);
 
 #ifdef __cplusplus
 }

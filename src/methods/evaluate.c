@@ -1,5 +1,6 @@
 /* evaluate.c: MSE and normalised regret of a predictor on test rows
- * (evaluate.h), inference mode. */
+ * (evaluate.h), in inference mode or, as an option, the authors' mode
+ * (dropout on, seeded positional masks). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,13 @@ tdl_status tdl_eval_rows(float **rows, size_t *R, const tdl_series *raw, int is_
 tdl_status tdl_evaluate(tdl_predictor *p, const float *rows, size_t R, tdl_range train_range,
                         const tdl_provision_params *pp, tdl_provision_rule rule, int batch,
                         tdl_eval_result *out) {
+    return tdl_evaluate_opts(p, rows, R, train_range, pp, rule, batch, NULL, out);
+}
+
+tdl_status tdl_evaluate_opts(tdl_predictor *p, const float *rows, size_t R,
+                             tdl_range train_range, const tdl_provision_params *pp,
+                             tdl_provision_rule rule, int batch, const tdl_eval_options *opt,
+                             tdl_eval_result *out) {
     memset(out, 0, sizeof *out);
     if (R == 0) return tdl_error(TDL_ERR_INVALID, "no test rows");
     if (batch < 1) return tdl_error(TDL_ERR_INVALID, "batch %d < 1", batch);
@@ -71,7 +79,11 @@ tdl_status tdl_evaluate(tdl_predictor *p, const float *rows, size_t R, tdl_range
      * pooled form is order-free, so the same arrays serve both. */
     size_t N = R >= (size_t)batch ? (size_t)batch : R;
     size_t nb = R >= (size_t)batch ? R / (size_t)batch : 1;
-    size_t chunk = 256;
+    const size_t chunk = TDL_EVAL_CHUNK;
+    const int drop = opt && opt->dropout;
+    /* rng words one chunk row consumes: the first layer's mask (T, H1) and
+     * the second's (H2) */
+    const uint64_t words_per_row = (uint64_t)p->cfg.T * (uint64_t)p->cfg.H1 + (uint64_t)p->cfg.H2;
     tdl_predictor_cache *cache = NULL;
     double *yh = malloc(W * sizeof *yh), *yt = malloc(W * sizeof *yt);
     float *x = malloc(chunk * TDL_WINDOW_IN * sizeof *x), *y = malloc(chunk * sizeof *y),
@@ -87,8 +99,13 @@ tdl_status tdl_evaluate(tdl_predictor *p, const float *rows, size_t R, tdl_range
     for (int t = TDL_WINDOW_IN; t < TDL_ROW_LEN; t++) {
         for (size_t r0 = 0; r0 < R; r0 += chunk) {
             size_t m = R - r0 < chunk ? R - r0 : chunk;
-            tdl_windows_at(x, y, rows + r0 * TDL_ROW_LEN, m, t);
-            tdl_predictor_forward(p, cache, x, o, (int)m, 0, NULL);
+            tdl_windows_at(x, y, rows + r0 * TDL_ROW_LEN, m, t); // x (m, T), y (m)
+            tdl_rng rng = {0, 0, 0};
+            if (drop) {
+                tdl_rng_init(&rng, opt->seed, (uint64_t)(t - TDL_WINDOW_IN));
+                rng.pos = (uint64_t)r0 * words_per_row;
+            }
+            tdl_predictor_forward(p, cache, x, o, (int)m, drop, drop ? &rng : NULL); // o (m)
             for (size_t i = 0; i < m; i++) {
                 size_t r = r0 + i, idx;
                 double d = (double)o[i] - (double)y[i];
