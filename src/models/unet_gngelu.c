@@ -8,9 +8,8 @@
  *
  * The UNet spends most of its element-wise time here, so Phi and exp are
  * branch-free and vectorise (`omp simd`), unlike libm's erfcf and expf:
- *   exp(y): y = k ln2 + r (|r| <= ln2 / 2, ln2 split in two), Taylor of
- *     degree 7 in r (relative error 6e-9), times 2^k built from its bits;
- *     y clamped below at -87 (callers' y never exceeds 1).
+ *   exp(y): fast_exp of ../nn/fast_exp.h (relative error 6e-9; callers' y never
+ *     exceeds 1).
  *   erfc(a), a >= 0: t = 1 / (1 + a/2), erfc(a) = t exp(-a^2 + P(t)) with P of
  *     degree 9 fitted (least squares on Chebyshev nodes, tools-free: see the
  *     comment at ERFC_P) to log(erfc(a) / t) + a^2 over a in [0, 10];
@@ -28,6 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../nn/fast_exp.h"
 #include "unet_plan.h"
 
 #define INV_SQRT2 0.70710678118654752440f
@@ -41,31 +41,6 @@ static const float ERFC_P[10] = {
     -1.270266249e-01f, 1.849500592e-01f,  -1.046039304e+00f, 1.441537782e+00f,
     -8.111995616e-01f, 1.705782871e-01f,
 };
-
-static inline float fast_exp(float y) {
-    y = y < -87.0f ? -87.0f : y; /* callers pass y <= 1 */
-    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    const float kf = (y * 1.44269504088896341f + magic) - magic;
-    float r = y - kf * 0.693145751953125f; /* ln2 high part, exact product */
-    r = r - kf * 1.42860682030941723212e-6f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    /* kf is in [-126, 1] for finite y; a NaN y gives a NaN kf, whose int
-     * conversion is undefined, so the exponent is taken from a clamped copy
-     * (a NaN compares false and becomes -126) and the NaN still reaches the
-     * result through r and p. */
-    const float kc = kf > -126.0f ? kf : -126.0f;
-    const int32_t bits = ((int32_t)kc + 127) * (1 << 23);
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
 
 /* Phi(x) = erfc(-x / sqrt 2) / 2. */
 static inline float fast_phi_cdf(float x) {
