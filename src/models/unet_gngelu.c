@@ -15,6 +15,14 @@
  *     comment at ERFC_P) to log(erfc(a) / t) + a^2 over a in [0, 10];
  *     relative error 2.3e-6 in float over a < 4, which is 1e-7 absolute in Phi.
  * tdl_gelu_forward (libm erfcf) and this agree within 2e-7 * max(1, |x|).
+ *
+ * Optional dropout after the GELU (the ResBlock's block2), fused into the same
+ * per-group pass: element i of the flat (B, C, S) output is multiplied by
+ * tdl_dropout_mask's mask[i] (0 when word drop->pos + i of the rng is below
+ * the threshold, else 1 / (1 - p)), the same product as tdl_dropout_mask +
+ * tdl_dropout_forward, so the numbers are those of the unfused passes; the
+ * backward multiplies dout by the same mask first. The mask is drawn per
+ * group from the positions, so it does not depend on the thread count.
  */
 /* Element-wise loops with selects vectorise only when GCC may assume that
  * floating-point operations do not trap (tdl never enables FP exceptions);
@@ -28,6 +36,7 @@
 #include <string.h>
 
 #include "../nn/fast_exp.h"
+#include "tdl/rng.h"
 #include "unet_plan.h"
 
 #define INV_SQRT2 0.70710678118654752440f
@@ -69,10 +78,44 @@ static inline float fast_phi_cdf(float x) {
 #define UNET_CLONES
 #endif
 
-// One (b, g) group: y (CG, S) = GELU(GN(x (CG, S))); *mean, *rstd; w, bb (CG).
+/* Dropout parameters: the rng holding the mask, tdl_dropout_mask's threshold
+ * on the word's top 24 bits and the kept elements' scale. */
+typedef struct drop_mask {
+    const tdl_rng *rng; /* NULL: no dropout */
+    int32_t thr;
+    float scale;
+} drop_mask;
+
+static drop_mask drop_of(const tdl_rng *drop, float p) {
+    drop_mask d = {drop, 0, 1.0f};
+    if (!drop) return d;
+    TDL_ASSERT(p >= 0.0f && p < 1.0f, "gn_gelu: dropout p=%g outside [0, 1)", (double)p);
+    d.thr = (int32_t)ceilf(p * 16777216.0f); /* as tdl_dropout_mask */
+    d.scale = 1.0f / (1.0f - p);
+    return d;
+}
+
+#define MASK_CHUNK 256 /* rng words per draw */
+
+// y (n) *= mask of words pos .. pos + n - 1 (tdl_dropout_mask's values).
+static inline void apply_mask(float *y, const drop_mask *dm, uint64_t pos, size_t n) {
+    uint32_t words[MASK_CHUNK];
+    for (size_t i0 = 0; i0 < n; i0 += MASK_CHUNK) {
+        const size_t m = n - i0 < MASK_CHUNK ? n - i0 : MASK_CHUNK;
+        tdl_rng_words_at(dm->rng, pos + i0, words, m);
+        const int32_t thr = dm->thr;
+        const float scale = dm->scale;
+        float *yc = y + i0;
+#pragma omp simd
+        for (size_t j = 0; j < m; j++) yc[j] *= (int32_t)(words[j] >> 8) >= thr ? scale : 0.0f;
+    }
+}
+
+// One (b, g) group: y (CG, S) = GELU(GN(x (CG, S))), times the dropout mask of words
+// pos .. when dm->rng; *mean, *rstd; w, bb (CG).
 UNET_CLONES
 static void group_forward(float *y, float *mean, float *rstd, const float *x, const float *w,
-                          const float *bb, int CG, int S) {
+                          const float *bb, int CG, int S, const drop_mask *dm, uint64_t pos) {
     const size_t n = (size_t)CG * S;
     double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
@@ -98,27 +141,34 @@ static void group_forward(float *y, float *mean, float *rstd, const float *x, co
             yc[s] = v * fast_phi_cdf(v);
         }
     }
+    if (dm->rng) apply_mask(y, dm, pos, n);
 }
 
-// out (B, C, S) = GELU(GN(inp)); mean, rstd (B, G); weight, bias (C)
+// out (B, C, S) = GELU(GN(inp)) [* dropout mask]; mean, rstd (B, G); weight, bias (C)
 void unet_gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
-                          const float *weight, const float *bias, int B, int C, int S, int G) {
+                          const float *weight, const float *bias, int B, int C, int S, int G,
+                          const tdl_rng *drop, float p) {
     const int CG = C / G;
     const size_t n = (size_t)CG * S;
+    const drop_mask dm = drop_of(drop, p);
+    const uint64_t pos = drop ? drop->pos : 0;
 #pragma omp parallel for schedule(static)
     for (int bg = 0; bg < B * G; bg++) {
         const int g = bg % G;
         group_forward(out + (size_t)bg * n, mean + bg, rstd + bg, inp + (size_t)bg * n,
-                      weight + g * CG, bias + g * CG, CG, S);
+                      weight + g * CG, bias + g * CG, CG, S, &dm, pos + (uint64_t)bg * n);
     }
 }
 
-// One (b, g) group of the backward: d (CG, S) becomes dn; dx (CG, S) +=; pw, pb (CG)
-// get the group's sums of dn * xhat and dn per channel.
+// One (b, g) group of the backward: d (CG, S) becomes dn (d first times the dropout
+// mask of words pos .. when dm->rng); dx (CG, S) += (acc) or = (!acc); pw, pb (CG) get
+// the group's sums of dn * xhat and dn per channel.
 UNET_CLONES
 static void group_backward(float *dx, double *pw, double *pb, float *d, const float *x,
-                           const float *w, const float *bb, float m, float r, int CG, int S) {
+                           const float *w, const float *bb, float m, float r, int CG, int S,
+                           const drop_mask *dm, uint64_t pos, int acc) {
     const size_t n = (size_t)CG * S;
+    if (dm->rng) apply_mask(d, dm, pos, n);
     double s1 = 0.0, s2 = 0.0;
     for (int cc = 0; cc < CG; cc++) {
         const float wc = w[cc], bc = bb[cc];
@@ -146,29 +196,40 @@ static void group_backward(float *dx, double *pw, double *pb, float *d, const fl
         const float *xc = x + (size_t)cc * S;
         const float *dc = d + (size_t)cc * S;
         float *dxc = dx + (size_t)cc * S;
+        if (acc) {
 #pragma omp simd
-        for (int s = 0; s < S; s++) {
-            const float xhat = (xc[s] - m) * r;
-            dxc[s] += r * (dc[s] * wc - m1 - xhat * m2);
+            for (int s = 0; s < S; s++) {
+                const float xhat = (xc[s] - m) * r;
+                dxc[s] += r * (dc[s] * wc - m1 - xhat * m2);
+            }
+        } else {
+#pragma omp simd
+            for (int s = 0; s < S; s++) {
+                const float xhat = (xc[s] - m) * r;
+                dxc[s] = r * (dc[s] * wc - m1 - xhat * m2);
+            }
         }
     }
 }
 
-// dout (B, C, S) is overwritten with dn = dL/dGN-output; dinp (B, C, S) +=, dweight,
-// dbias (C) +=; part: 2*B*C doubles of scratch.
+// dout (B, C, S) is overwritten with dn = dL/dGN-output; dinp (B, C, S) += (acc) or =
+// (!acc), dweight, dbias (C) +=; part: 2*B*C doubles of scratch.
 void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dout,
                            const float *inp, const float *weight, const float *bias,
                            const float *mean, const float *rstd, double *part, int B, int C,
-                           int S, int G) {
+                           int S, int G, const tdl_rng *drop, float p, int acc) {
     const int CG = C / G;
     const size_t n = (size_t)CG * S;
+    const drop_mask dm = drop_of(drop, p);
+    const uint64_t pos = drop ? drop->pos : 0;
     double *pw = part, *pb = part + (size_t)B * C; // (B, C) sums of dn * xhat and of dn
 #pragma omp parallel for schedule(static)
     for (int bg = 0; bg < B * G; bg++) {
         const int b = bg / G, g = bg % G;
         group_backward(dinp + (size_t)bg * n, pw + (size_t)b * C + g * CG,
                        pb + (size_t)b * C + g * CG, dout + (size_t)bg * n, inp + (size_t)bg * n,
-                       weight + g * CG, bias + g * CG, mean[bg], rstd[bg], CG, S);
+                       weight + g * CG, bias + g * CG, mean[bg], rstd[bg], CG, S, &dm,
+                       pos + (uint64_t)bg * n, acc);
     }
     // affine gradients: per channel, over the batch in order
     for (int c = 0; c < C; c++) {

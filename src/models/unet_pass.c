@@ -101,13 +101,14 @@ void tdl_unet_forward(tdl_unet *u, tdl_unet_cache *c, const float *x, const int 
     // tail
     const float *last = c->out[pl->n_nodes - 1];
     const int C = pl->c_last, FH = pl->FH;
-    unet_gn_gelu_forward(c->sc.a, c->tail_mean, c->tail_rstd, last, P + pl->tail_gn_w,
-                         P + pl->tail_gn_b, B, C, FH * FH, G);
+    float *tg = c->tail_g ? c->tail_g : c->sc.a; // (B, C, FH, FH)
+    unet_gn_gelu_forward(tg, c->tail_mean, c->tail_rstd, last, P + pl->tail_gn_w,
+                         P + pl->tail_gn_b, B, C, FH * FH, G, NULL, 0.0f);
     tdl_conv2d_shape ts = unet_conv_shape(B, C, FH, FH, 1, 3, 1);
     if (FH == S) {
-        tdl_conv2d_forward(eps, c->sc.a, P + pl->tail_w, P + pl->tail_b, &ts, c->sc.conv_work);
+        tdl_conv2d_forward(eps, tg, P + pl->tail_w, P + pl->tail_b, &ts, c->sc.conv_work);
     } else {
-        tdl_conv2d_forward(c->tail_out, c->sc.a, P + pl->tail_w, P + pl->tail_b, &ts,
+        tdl_conv2d_forward(c->tail_out, tg, P + pl->tail_w, P + pl->tail_b, &ts,
                            c->sc.conv_work);
         tdl_bilinear_forward(eps, c->tail_out, B, 1, FH, FH, S, S);
     }
@@ -137,17 +138,14 @@ void tdl_unet_backward(tdl_unet *u, tdl_unet_cache *c, const float *deps, float 
     }
     const float *last = c->out[pl->n_nodes - 1];
     const size_t NT = (size_t)B * C * FH * FH;
-    unet_gn_gelu_forward(sc->b, c->tail_mean, c->tail_rstd, last, P + pl->tail_gn_w,
-                         P + pl->tail_gn_b, B, C, FH * FH, G);
     tdl_conv2d_shape ts = unet_conv_shape(B, C, FH, FH, 1, 3, 1);
     memset(sc->d, 0, NT * sizeof(float));
-    tdl_conv2d_backward(sc->d, Gd + pl->tail_w, Gd + pl->tail_b, dto, sc->b, P + pl->tail_w, &ts,
-                        sc->conv_work);
+    tdl_conv2d_backward(sc->d, Gd + pl->tail_w, Gd + pl->tail_b, dto, c->tail_g, P + pl->tail_w,
+                        &ts, sc->conv_work);
     float *dcur = c->dcur0, *dnext = c->dcur1;
-    memset(dcur, 0, NT * sizeof(float));
     unet_gn_gelu_backward(dcur, Gd + pl->tail_gn_w, Gd + pl->tail_gn_b, sc->d, last,
                           P + pl->tail_gn_w, P + pl->tail_gn_b, c->tail_mean, c->tail_rstd,
-                          sc->part, B, C, FH * FH, G);
+                          sc->part, B, C, FH * FH, G, NULL, 0.0f, 0);
 
     // up and middle paths: dcur is dLoss/d out[i]
     for (int i = pl->n_nodes - 1; i >= pl->n_down; i--) {

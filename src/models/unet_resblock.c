@@ -5,9 +5,11 @@
  *   h1 -> GN2 -> GELU -> Dropout -> conv2 (3x3) -> + shortcut(x) = hpre (B, Cout, S)
  *   with attention: y = hpre + proj(attention(q, k, v of GN3(hpre)));  else y = hpre
  *
- * Kept for backward: x, h1, hpre, q, k, v, ao (attention output), att and the
- * GroupNorm statistics. The GroupNorm and GELU outputs and the dropout mask
- * are recomputed in backward (the mask from the rng position forward used).
+ * Kept for backward: x, h1, the two convolutions' inputs g1 = GELU(GN1(x)) and
+ * g2 = Dropout(GELU(GN2(h1))), hpre, q, k, v, ao (attention output), att and
+ * the GroupNorm statistics. The dropout mask is redrawn in backward (from the
+ * rng position forward used) inside the fused GroupNorm -> GELU backward; the
+ * attention block's GroupNorm output is recomputed.
  */
 #include <string.h>
 
@@ -34,10 +36,11 @@ void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc
     const tdl_conv2d_shape c2 = unet_conv_shape(B, C, H, W, C, 3, 1);
     const tdl_conv2d_shape pw = unet_conv_shape(B, C, H, W, C, 1, 1);
 
-    // block1: a (B, Cin, S) = GELU(GN1(x)); h1 (B, C, S) = conv1(a) + temb_proj
-    unet_gn_gelu_forward(sc->a, rc->mean1, rc->rstd1, rc->x, P + p->gn1_w, P + p->gn1_b, B, Cin,
-                         S, G);
-    tdl_conv2d_forward(rc->h1, sc->a, P + p->conv1_w, P + p->conv1_b, &c1, sc->conv_work);
+    // block1: g1 (B, Cin, S) = GELU(GN1(x)); h1 (B, C, S) = conv1(g1) + temb_proj
+    float *g1 = rc->g1 ? rc->g1 : sc->a;
+    unet_gn_gelu_forward(g1, rc->mean1, rc->rstd1, rc->x, P + p->gn1_w, P + p->gn1_b, B, Cin,
+                         S, G, NULL, 0.0f);
+    tdl_conv2d_forward(rc->h1, g1, P + p->conv1_w, P + p->conv1_b, &c1, sc->conv_work);
     tdl_linear_forward(sc->tp, gtemb, P + p->temb_w, P + p->temb_b, B, TD, C); // (B, C)
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C; c++) {
@@ -46,18 +49,19 @@ void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc
             for (int s = 0; s < S; s++) r[s] += v;
         }
 
-    // block2: a (B, C, S) = Dropout(GELU(GN2(h1))); hpre = conv2(a) + shortcut(x)
-    unet_gn_gelu_forward(sc->a, rc->mean2, rc->rstd2, rc->h1, P + p->gn2_w, P + p->gn2_b, B, C, S,
-                         G);
+    // block2: g2 (B, C, S) = Dropout(GELU(GN2(h1))) (mask: N words from rng); hpre =
+    // conv2(g2) + shortcut(x)
     const float drop = u->cfg.dropout;
     rc->dropped = train && drop > 0.0f;
     if (rc->dropped) {
         rc->drop = *rng;
-        tdl_dropout_mask(sc->b, N, drop, rng);
-        tdl_dropout_forward(sc->a, sc->a, sc->b, N);
+        rng->pos += N;
     }
+    float *g2 = rc->g2 ? rc->g2 : sc->a;
+    unet_gn_gelu_forward(g2, rc->mean2, rc->rstd2, rc->h1, P + p->gn2_w, P + p->gn2_b, B, C, S,
+                         G, rc->dropped ? &rc->drop : NULL, drop);
     float *hpre = nd->attn ? rc->hpre : rc->y;
-    tdl_conv2d_forward(hpre, sc->a, P + p->conv2_w, P + p->conv2_b, &c2, sc->conv_work);
+    tdl_conv2d_forward(hpre, g2, P + p->conv2_w, P + p->conv2_b, &c2, sc->conv_work);
     if (Cin != C) {
         const tdl_conv2d_shape cs = unet_conv_shape(B, Cin, H, W, C, 1, 1);
         tdl_conv2d_forward(sc->b, rc->x, P + p->sc_w, P + p->sc_b, &cs, sc->conv_work);
@@ -127,25 +131,14 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
         add_into(dx, dh, N);
     }
 
-    // block2: recompute b = Dropout(GELU(GN2(h1))) (mask in c); d = conv2^T dh;
-    // b = dh1 = GN2^T GELU^T (mask * d)
-    unet_gn_gelu_forward(sc->b, rc->mean2, rc->rstd2, rc->h1, P + p->gn2_w, P + p->gn2_b, B, C, S,
-                         G);
-    if (rc->dropped) {
-        tdl_rng r = rc->drop;
-        tdl_dropout_mask(sc->c, N, u->cfg.dropout, &r);
-        tdl_dropout_forward(sc->b, sc->b, sc->c, N);
-    }
+    // block2: d = conv2^T dh; b = dh1 = GN2^T GELU^T (mask * d), the mask redrawn
+    TDL_ASSERT(rc->g1 && rc->g2, "unet_res_backward: needs a grad cache");
     memset(sc->d, 0, N * sizeof *sc->d);
-    tdl_conv2d_backward(sc->d, Gd + p->conv2_w, Gd + p->conv2_b, dh, sc->b, P + p->conv2_w, &c2,
+    tdl_conv2d_backward(sc->d, Gd + p->conv2_w, Gd + p->conv2_b, dh, rc->g2, P + p->conv2_w, &c2,
                         sc->conv_work);
-    if (rc->dropped) {
-        // dropout^T in place: d *= mask
-        for (size_t i = 0; i < N; i++) sc->d[i] *= sc->c[i];
-    }
-    memset(sc->b, 0, N * sizeof *sc->b);
     unet_gn_gelu_backward(sc->b, Gd + p->gn2_w, Gd + p->gn2_b, sc->d, rc->h1, P + p->gn2_w,
-                          P + p->gn2_b, rc->mean2, rc->rstd2, sc->part, B, C, S, G);
+                          P + p->gn2_b, rc->mean2, rc->rstd2, sc->part, B, C, S, G,
+                          rc->dropped ? &rc->drop : NULL, u->cfg.dropout, 0);
 
     // temb_proj: dtp (B, C) = sum over S of dh1
     for (int b = 0; b < B; b++)
@@ -158,12 +151,11 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
     tdl_linear_backward(dgtemb, Gd + p->temb_w, Gd + p->temb_b, sc->tp, gtemb, P + p->temb_w, B,
                         TD, C);
 
-    // block1: recompute c = GELU(GN1(x)); d = conv1^T dh1; dx += GN1^T GELU^T d
-    unet_gn_gelu_forward(sc->c, rc->mean1, rc->rstd1, rc->x, P + p->gn1_w, P + p->gn1_b, B, Cin,
-                         S, G);
+    // block1: d = conv1^T dh1 (conv1's input g1 kept); dx += GN1^T GELU^T d
     memset(sc->d, 0, Nin * sizeof *sc->d);
-    tdl_conv2d_backward(sc->d, Gd + p->conv1_w, Gd + p->conv1_b, sc->b, sc->c, P + p->conv1_w,
+    tdl_conv2d_backward(sc->d, Gd + p->conv1_w, Gd + p->conv1_b, sc->b, rc->g1, P + p->conv1_w,
                         &c1, sc->conv_work);
     unet_gn_gelu_backward(dx, Gd + p->gn1_w, Gd + p->gn1_b, sc->d, rc->x, P + p->gn1_w,
-                          P + p->gn1_b, rc->mean1, rc->rstd1, sc->part, B, Cin, S, G);
+                          P + p->gn1_b, rc->mean1, rc->rstd1, sc->part, B, Cin, S, G, NULL, 0.0f,
+                          1);
 }
