@@ -96,7 +96,7 @@ static void test_case(int B, int C, int S, int G, float p, const char *tag) {
     double *part = calloc(2 * (size_t)B * C, sizeof *part);
     TDL_CHECK(part != NULL, "out of memory");
     memcpy(dout, c.R, n * sizeof *dout);
-    unet_gn_gelu_backward(dinp, dw, db, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
+    unet_gn_gelu_backward(dinp, dw, db, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
                           c.drop, p, 1);
     float *dd = tdl_test_floats(n), *dgn = tdl_test_floats(n), *rdinp = tdl_test_floats(n);
     float *rdw = tdl_test_floats((size_t)C), *rdb = tdl_test_floats((size_t)C);
@@ -115,16 +115,40 @@ static void test_case(int B, int C, int S, int G, float p, const char *tag) {
     memcpy(acc, base, n * sizeof *acc);
     memcpy(ow, base, n * sizeof *ow);
     memcpy(dout, c.R, n * sizeof *dout);
-    unet_gn_gelu_backward(acc, dw2, db2, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
+    unet_gn_gelu_backward(acc, dw2, db2, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
                           c.drop, p, 1);
     tdl_test_check_adds("acc=1 adds dinp", acc, base, dinp, n);
     memcpy(dout, c.R, n * sizeof *dout);
-    unet_gn_gelu_backward(ow, dw2, db2, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
+    unet_gn_gelu_backward(ow, dw2, db2, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
                           c.drop, p, 0);
     tdl_test_allclose("acc=0 writes dinp", ow, dinp, n, 0.0, 0.0);
     float *dw2x = tdl_test_floats((size_t)C);
     for (int i = 0; i < C; i++) dw2x[i] = 2.0f * dw[i];
     tdl_test_allclose("dweight adds", dw2, dw2x, (size_t)C, 1e-6, 1e-6);
+
+    // _add: inp += cadd (B, C) over S in place, then the same forward
+    float *cadd = tdl_test_uniform((size_t)B * C, -1.0f, 1.0f, 16);
+    float *added = tdl_test_floats(n), *inp2 = tdl_test_floats(n), *out2 = tdl_test_floats(n);
+    for (size_t i = 0; i < n; i++) added[i] = c.inp[i] + cadd[i / (size_t)S];
+    memcpy(inp2, c.inp, n * sizeof *inp2);
+    unet_gn_gelu_forward_add(out2, c.mean, c.rstd, inp2, cadd, c.w, c.b, B, C, S, G, c.drop, p);
+    tdl_test_allclose("_add: inp updated in place", inp2, added, n, 0.0, 0.0);
+    unet_gn_gelu_forward(c.out, c.mean, c.rstd, added, c.w, c.b, B, C, S, G, c.drop, p);
+    tdl_test_allclose("_add: output as forward of inp + cadd", out2, c.out, n, 0.0, 0.0);
+    gg_loss(&c);
+
+    // dsum (acc = 0): the sums over S of dinp
+    float *dsum = tdl_test_floats((size_t)B * C), *wsum = tdl_test_floats((size_t)B * C);
+    memcpy(dout, c.R, n * sizeof *dout);
+    unet_gn_gelu_backward(ow, dw2, db2, dsum, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C,
+                          S, G, c.drop, p, 0);
+    for (size_t bc = 0; bc < (size_t)B * C; bc++) {
+        double acc_s = 0.0;
+        for (int k = 0; k < S; k++) acc_s += ow[bc * S + k];
+        wsum[bc] = (float)acc_s;
+    }
+    tdl_test_allclose("dsum = sums of dinp over S", dsum, wsum, (size_t)B * C, 1e-7, 1e-6);
+    free(cadd), free(added), free(inp2), free(out2), free(dsum), free(wsum);
 
     // central differences of sum(out * R) with the mask fixed
     tdl_test_gradcheck("fused inp", gg_loss, &c, c.inp, dinp, n, FD_H, FD_ATOL, FD_RTOL, NULL, 96);
@@ -141,12 +165,12 @@ static void test_case(int B, int C, int S, int G, float p, const char *tag) {
     gg_loss(&c);
     memcpy(o1, c.out, n * sizeof *o1);
     memcpy(dout, c.R, n * sizeof *dout);
-    unet_gn_gelu_backward(d1, w1, b1, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
+    unet_gn_gelu_backward(d1, w1, b1, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
                           c.drop, p, 1);
     TDL_CHECK(tdl_threads_init(2) == TDL_OK, "threads");
     gg_loss(&c);
     memcpy(dout, c.R, n * sizeof *dout);
-    unet_gn_gelu_backward(d2, w2, b2, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
+    unet_gn_gelu_backward(d2, w2, b2, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
                           c.drop, p, 1);
     TDL_CHECK(memcmp(o1, c.out, n * sizeof *o1) == 0, "forward: 1 and 2 threads differ");
     TDL_CHECK(memcmp(d1, d2, n * sizeof *d1) == 0 && memcmp(w1, w2, C * sizeof *w1) == 0 &&

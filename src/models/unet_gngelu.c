@@ -23,6 +23,11 @@
  * tdl_dropout_forward, so the numbers are those of the unfused passes; the
  * backward multiplies dout by the same mask first. The mask is drawn per
  * group from the positions, so it does not depend on the thread count.
+ *
+ * Two more passes ride along: the forward can first add a per-(b, c) value to
+ * its input in place (the ResBlock's time-embedding projection added to conv1's
+ * output), and the backward can return the per-(b, c) sums over S of the
+ * written dinp (that projection's gradient).
  */
 /* Element-wise loops with selects vectorise only when GCC may assume that
  * floating-point operations do not trap (tdl never enables FP exceptions);
@@ -112,14 +117,31 @@ static inline void apply_mask(float *y, const drop_mask *dm, uint64_t pos, size_
 }
 
 // One (b, g) group: y (CG, S) = GELU(GN(x (CG, S))), times the dropout mask of words
-// pos .. when dm->rng; *mean, *rstd; w, bb (CG).
+// pos .. when dm->rng; *mean, *rstd; w, bb (CG). With cadd (CG): first xw (CG, S), the
+// same memory as x, += cadd per channel.
 UNET_CLONES
-static void group_forward(float *y, float *mean, float *rstd, const float *x, const float *w,
-                          const float *bb, int CG, int S, const drop_mask *dm, uint64_t pos) {
+static void group_forward(float *y, float *mean, float *rstd, const float *x, float *xw,
+                          const float *cadd, const float *w, const float *bb, int CG, int S,
+                          const drop_mask *dm, uint64_t pos) {
     const size_t n = (size_t)CG * S;
     double sum = 0.0;
+    if (cadd) {
+        for (int cc = 0; cc < CG; cc++) {
+            float *xc = xw + (size_t)cc * S;
+            const float add = cadd[cc];
+            double cs = 0.0;
+#pragma omp simd reduction(+ : cs)
+            for (int s = 0; s < S; s++) {
+                const float v = xc[s] + add;
+                xc[s] = v;
+                cs += v;
+            }
+            sum += cs;
+        }
+    } else {
 #pragma omp simd reduction(+ : sum)
-    for (size_t i = 0; i < n; i++) sum += x[i];
+        for (size_t i = 0; i < n; i++) sum += x[i];
+    }
     const double m = sum / (double)n;
     double var = 0.0;
 #pragma omp simd reduction(+ : var)
@@ -144,10 +166,10 @@ static void group_forward(float *y, float *mean, float *rstd, const float *x, co
     if (dm->rng) apply_mask(y, dm, pos, n);
 }
 
-// out (B, C, S) = GELU(GN(inp)) [* dropout mask]; mean, rstd (B, G); weight, bias (C)
-void unet_gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
-                          const float *weight, const float *bias, int B, int C, int S, int G,
-                          const tdl_rng *drop, float p) {
+static void gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
+                            float *inp_w, const float *cadd, const float *weight,
+                            const float *bias, int B, int C, int S, int G, const tdl_rng *drop,
+                            float p) {
     const int CG = C / G;
     const size_t n = (size_t)CG * S;
     const drop_mask dm = drop_of(drop, p);
@@ -156,17 +178,33 @@ void unet_gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp
     for (int bg = 0; bg < B * G; bg++) {
         const int g = bg % G;
         group_forward(out + (size_t)bg * n, mean + bg, rstd + bg, inp + (size_t)bg * n,
+                      cadd ? inp_w + (size_t)bg * n : NULL, cadd ? cadd + (size_t)bg * CG : NULL,
                       weight + g * CG, bias + g * CG, CG, S, &dm, pos + (uint64_t)bg * n);
     }
 }
 
+// out (B, C, S) = GELU(GN(inp)) [* dropout mask]; mean, rstd (B, G); weight, bias (C)
+void unet_gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *weight, const float *bias, int B, int C, int S, int G,
+                          const tdl_rng *drop, float p) {
+    gn_gelu_forward(out, mean, rstd, inp, NULL, NULL, weight, bias, B, C, S, G, drop, p);
+}
+
+// inp (B, C, S) += cadd (B, C) over S; then as unet_gn_gelu_forward
+void unet_gn_gelu_forward_add(float *out, float *mean, float *rstd, float *inp, const float *cadd,
+                              const float *weight, const float *bias, int B, int C, int S, int G,
+                              const tdl_rng *drop, float p) {
+    gn_gelu_forward(out, mean, rstd, inp, inp, cadd, weight, bias, B, C, S, G, drop, p);
+}
+
 // One (b, g) group of the backward: d (CG, S) becomes dn (d first times the dropout
 // mask of words pos .. when dm->rng); dx (CG, S) += (acc) or = (!acc); pw, pb (CG) get
-// the group's sums of dn * xhat and dn per channel.
+// the group's sums of dn * xhat and dn per channel; with !acc and dsum, dsum (CG) = the
+// sums over S of dx.
 UNET_CLONES
-static void group_backward(float *dx, double *pw, double *pb, float *d, const float *x,
-                           const float *w, const float *bb, float m, float r, int CG, int S,
-                           const drop_mask *dm, uint64_t pos, int acc) {
+static void group_backward(float *dx, double *pw, double *pb, float *dsum, float *d,
+                           const float *x, const float *w, const float *bb, float m, float r,
+                           int CG, int S, const drop_mask *dm, uint64_t pos, int acc) {
     const size_t n = (size_t)CG * S;
     if (dm->rng) apply_mask(d, dm, pos, n);
     double s1 = 0.0, s2 = 0.0;
@@ -203,21 +241,27 @@ static void group_backward(float *dx, double *pw, double *pb, float *d, const fl
                 dxc[s] += r * (dc[s] * wc - m1 - xhat * m2);
             }
         } else {
-#pragma omp simd
+            double rs = 0.0;
+#pragma omp simd reduction(+ : rs)
             for (int s = 0; s < S; s++) {
                 const float xhat = (xc[s] - m) * r;
-                dxc[s] = r * (dc[s] * wc - m1 - xhat * m2);
+                const float v = r * (dc[s] * wc - m1 - xhat * m2);
+                dxc[s] = v;
+                rs += v;
             }
+            if (dsum) dsum[cc] = (float)rs;
         }
     }
 }
 
 // dout (B, C, S) is overwritten with dn = dL/dGN-output; dinp (B, C, S) += (acc) or =
-// (!acc), dweight, dbias (C) +=; part: 2*B*C doubles of scratch.
-void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dout,
+// (!acc), dweight, dbias (C) +=; dsum (B, C) or NULL (only with !acc) = sums over S of
+// dinp; part: 2*B*C doubles of scratch.
+void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dsum, float *dout,
                            const float *inp, const float *weight, const float *bias,
                            const float *mean, const float *rstd, double *part, int B, int C,
                            int S, int G, const tdl_rng *drop, float p, int acc) {
+    TDL_ASSERT(!dsum || !acc, "gn_gelu_backward: dsum needs acc == 0");
     const int CG = C / G;
     const size_t n = (size_t)CG * S;
     const drop_mask dm = drop_of(drop, p);
@@ -227,7 +271,7 @@ void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dou
     for (int bg = 0; bg < B * G; bg++) {
         const int b = bg / G, g = bg % G;
         group_backward(dinp + (size_t)bg * n, pw + (size_t)b * C + g * CG,
-                       pb + (size_t)b * C + g * CG, dout + (size_t)bg * n, inp + (size_t)bg * n,
+                       pb + (size_t)b * C + g * CG, dsum ? dsum + (size_t)bg * CG : NULL, dout + (size_t)bg * n, inp + (size_t)bg * n,
                        weight + g * CG, bias + g * CG, mean[bg], rstd[bg], CG, S, &dm,
                        pos + (uint64_t)bg * n, acc);
     }

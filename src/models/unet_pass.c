@@ -143,7 +143,7 @@ void tdl_unet_backward(tdl_unet *u, tdl_unet_cache *c, const float *deps, float 
     tdl_conv2d_backward(sc->d, Gd + pl->tail_w, Gd + pl->tail_b, dto, c->tail_g, P + pl->tail_w,
                         &ts, sc->conv_work);
     float *dcur = c->dcur0, *dnext = c->dcur1;
-    unet_gn_gelu_backward(dcur, Gd + pl->tail_gn_w, Gd + pl->tail_gn_b, sc->d, last,
+    unet_gn_gelu_backward(dcur, Gd + pl->tail_gn_w, Gd + pl->tail_gn_b, NULL, sc->d, last,
                           P + pl->tail_gn_w, P + pl->tail_gn_b, c->tail_mean, c->tail_rstd,
                           sc->part, B, C, FH * FH, G, NULL, 0.0f, 0);
 

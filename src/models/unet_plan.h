@@ -123,13 +123,18 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
 
 /* Fused GroupNorm -> GELU [-> Dropout] (unet_gngelu.c): out (B, C, S) =
  * GELU(GN(inp)), caching mean, rstd (B, G); with drop != NULL times
- * tdl_dropout_mask(N = B*C*S, p, drop)'s mask (drop is not advanced). Backward
+ * tdl_dropout_mask(N = B*C*S, p, drop)'s mask (drop is not advanced). _add
+ * first adds cadd (B, C) to inp (B, C, S) over S, in place. Backward
  * overwrites dout with dL/dGN-output (dout times the same mask first), ADDS
- * (acc) or writes (!acc) dinp, ADDS dweight, dbias; part holds 2*B*C doubles. */
+ * (acc) or writes (!acc) dinp, ADDS dweight, dbias; with !acc, dsum (B, C) if
+ * not NULL gets the sums over S of dinp; part holds 2*B*C doubles. */
 void unet_gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
                           const float *weight, const float *bias, int B, int C, int S, int G,
                           const tdl_rng *drop, float p);
-void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dout,
+void unet_gn_gelu_forward_add(float *out, float *mean, float *rstd, float *inp, const float *cadd,
+                              const float *weight, const float *bias, int B, int C, int S, int G,
+                              const tdl_rng *drop, float p);
+void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dsum, float *dout,
                            const float *inp, const float *weight, const float *bias,
                            const float *mean, const float *rstd, double *part, int B, int C,
                            int S, int G, const tdl_rng *drop, float p, int acc);

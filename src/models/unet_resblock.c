@@ -42,15 +42,9 @@ void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc
                          S, G, NULL, 0.0f);
     tdl_conv2d_forward(rc->h1, g1, P + p->conv1_w, P + p->conv1_b, &c1, sc->conv_work);
     tdl_linear_forward(sc->tp, gtemb, P + p->temb_w, P + p->temb_b, B, TD, C); // (B, C)
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
-            float *r = rc->h1 + ((size_t)b * C + c) * S;
-            const float v = sc->tp[(size_t)b * C + c];
-            for (int s = 0; s < S; s++) r[s] += v;
-        }
 
-    // block2: g2 (B, C, S) = Dropout(GELU(GN2(h1))) (mask: N words from rng); hpre =
-    // conv2(g2) + shortcut(x)
+    // block2: h1 += temb_proj (in GN2's pass); g2 (B, C, S) = Dropout(GELU(GN2(h1)))
+    // (mask: N words from rng); hpre = conv2(g2) + shortcut(x)
     const float drop = u->cfg.dropout;
     rc->dropped = train && drop > 0.0f;
     if (rc->dropped) {
@@ -58,8 +52,8 @@ void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc
         rng->pos += N;
     }
     float *g2 = rc->g2 ? rc->g2 : sc->a;
-    unet_gn_gelu_forward(g2, rc->mean2, rc->rstd2, rc->h1, P + p->gn2_w, P + p->gn2_b, B, C, S,
-                         G, rc->dropped ? &rc->drop : NULL, drop);
+    unet_gn_gelu_forward_add(g2, rc->mean2, rc->rstd2, rc->h1, sc->tp, P + p->gn2_w,
+                             P + p->gn2_b, B, C, S, G, rc->dropped ? &rc->drop : NULL, drop);
     float *hpre = nd->attn ? rc->hpre : rc->y;
     tdl_conv2d_forward(hpre, g2, P + p->conv2_w, P + p->conv2_b, &c2, sc->conv_work);
     if (Cin != C) {
@@ -131,23 +125,16 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
         add_into(dx, dh, N);
     }
 
-    // block2: d = conv2^T dh; b = dh1 = GN2^T GELU^T (mask * d), the mask redrawn
+    // block2: d = conv2^T dh; b = dh1 = GN2^T GELU^T (mask * d), the mask redrawn;
+    // tp (B, C) = temb_proj's output gradient = sums over S of dh1
     TDL_ASSERT(rc->g1 && rc->g2, "unet_res_backward: needs a grad cache");
     memset(sc->d, 0, N * sizeof *sc->d);
     tdl_conv2d_backward(sc->d, Gd + p->conv2_w, Gd + p->conv2_b, dh, rc->g2, P + p->conv2_w, &c2,
                         sc->conv_work);
-    unet_gn_gelu_backward(sc->b, Gd + p->gn2_w, Gd + p->gn2_b, sc->d, rc->h1, P + p->gn2_w,
-                          P + p->gn2_b, rc->mean2, rc->rstd2, sc->part, B, C, S, G,
+    unet_gn_gelu_backward(sc->b, Gd + p->gn2_w, Gd + p->gn2_b, sc->tp, sc->d, rc->h1,
+                          P + p->gn2_w, P + p->gn2_b, rc->mean2, rc->rstd2, sc->part, B, C, S, G,
                           rc->dropped ? &rc->drop : NULL, u->cfg.dropout, 0);
 
-    // temb_proj: dtp (B, C) = sum over S of dh1
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
-            const float *r = sc->b + ((size_t)b * C + c) * S;
-            double acc = 0.0;
-            for (int s = 0; s < S; s++) acc += r[s];
-            sc->tp[(size_t)b * C + c] = (float)acc;
-        }
     tdl_linear_backward(dgtemb, Gd + p->temb_w, Gd + p->temb_b, sc->tp, gtemb, P + p->temb_w, B,
                         TD, C);
 
@@ -155,7 +142,7 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
     memset(sc->d, 0, Nin * sizeof *sc->d);
     tdl_conv2d_backward(sc->d, Gd + p->conv1_w, Gd + p->conv1_b, sc->b, rc->g1, P + p->conv1_w,
                         &c1, sc->conv_work);
-    unet_gn_gelu_backward(dx, Gd + p->gn1_w, Gd + p->gn1_b, sc->d, rc->x, P + p->gn1_w,
+    unet_gn_gelu_backward(dx, Gd + p->gn1_w, Gd + p->gn1_b, NULL, sc->d, rc->x, P + p->gn1_w,
                           P + p->gn1_b, rc->mean1, rc->rstd1, sc->part, B, Cin, S, G, NULL, 0.0f,
                           1);
 }
