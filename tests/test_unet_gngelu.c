@@ -96,8 +96,8 @@ static void test_case(int B, int C, int S, int G, float p, const char *tag) {
     double *part = calloc(2 * (size_t)B * C, sizeof *part);
     TDL_CHECK(part != NULL, "out of memory");
     memcpy(dout, c.R, n * sizeof *dout);
-    unet_gn_gelu_backward(dinp, dw, db, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
-                          c.drop, p, 1);
+    unet_gn_gelu_backward(dinp, dw, db, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C,
+                          S, G, c.drop, p, 1);
     float *dd = tdl_test_floats(n), *dgn = tdl_test_floats(n), *rdinp = tdl_test_floats(n);
     float *rdw = tdl_test_floats((size_t)C), *rdb = tdl_test_floats((size_t)C);
     tdl_dropout_backward(dd, c.R, mask, n);
@@ -115,12 +115,12 @@ static void test_case(int B, int C, int S, int G, float p, const char *tag) {
     memcpy(acc, base, n * sizeof *acc);
     memcpy(ow, base, n * sizeof *ow);
     memcpy(dout, c.R, n * sizeof *dout);
-    unet_gn_gelu_backward(acc, dw2, db2, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
-                          c.drop, p, 1);
+    unet_gn_gelu_backward(acc, dw2, db2, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C,
+                          S, G, c.drop, p, 1);
     tdl_test_check_adds("acc=1 adds dinp", acc, base, dinp, n);
     memcpy(dout, c.R, n * sizeof *dout);
-    unet_gn_gelu_backward(ow, dw2, db2, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
-                          c.drop, p, 0);
+    unet_gn_gelu_backward(ow, dw2, db2, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C,
+                          S, G, c.drop, p, 0);
     tdl_test_allclose("acc=0 writes dinp", ow, dinp, n, 0.0, 0.0);
     float *dw2x = tdl_test_floats((size_t)C);
     for (int i = 0; i < C; i++) dw2x[i] = 2.0f * dw[i];

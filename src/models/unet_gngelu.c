@@ -271,7 +271,8 @@ void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dsu
     for (int bg = 0; bg < B * G; bg++) {
         const int b = bg / G, g = bg % G;
         group_backward(dinp + (size_t)bg * n, pw + (size_t)b * C + g * CG,
-                       pb + (size_t)b * C + g * CG, dsum ? dsum + (size_t)bg * CG : NULL, dout + (size_t)bg * n, inp + (size_t)bg * n,
+                       pb + (size_t)b * C + g * CG, dsum ? dsum + (size_t)bg * CG : NULL,
+                       dout + (size_t)bg * n, inp + (size_t)bg * n,
                        weight + g * CG, bias + g * CG, mean[bg], rstd[bg], CG, S, &dm,
                        pos + (uint64_t)bg * n, acc);
     }

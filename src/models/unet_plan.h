@@ -65,8 +65,8 @@ typedef struct unet_res_cache {
     float *x;                   /* (B, Cin, S) input (up RES: the concat buffer) */
     float *y;                   /* (B, Cout, S) output */
     float *h1;                  /* (B, Cout, S) conv1 + temb, input of GroupNorm 2 */
-    float *g1;                  /* (B, Cin, S) GELU(GN1(x)), conv1's input (grad cache; else NULL) */
-    float *g2;                  /* (B, Cout, S) Dropout(GELU(GN2(h1))), conv2's input (grad; else NULL) */
+    float *g1;                  /* (B, Cin, S) GELU(GN1(x)), conv1's input (grad only, else NULL) */
+    float *g2;                  /* (B, Cout, S) Dropout(GELU(GN2(h1))), conv2's (grad only) */
     float *mean1, *rstd1;       /* (B, G) */
     float *mean2, *rstd2;       /* (B, G) */
     float *hpre;                /* (B, Cout, S) before attention (attn only) */
@@ -138,6 +138,10 @@ void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dsu
                            const float *inp, const float *weight, const float *bias,
                            const float *mean, const float *rstd, double *part, int B, int C,
                            int S, int G, const tdl_rng *drop, float p, int acc);
+
+/* unet_ops.c: x (n) = 0; y (n) += x (n); over the threads for large n. */
+void unet_zero(float *x, size_t n);
+void unet_add(float *restrict y, const float *restrict x, size_t n);
 
 /* A conv3x3 (padding 1, stride s) or conv1x1 shape. */
 tdl_conv2d_shape unet_conv_shape(int B, int C, int H, int W, int OC, int K, int stride);

@@ -21,10 +21,6 @@ tdl_conv2d_shape unet_conv_shape(int B, int C, int H, int W, int OC, int K, int 
                               .P = K / 2};
 }
 
-static void add_into(float *y, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] += x[i];
-}
-
 void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc,
                       const float *gtemb, int B, int train, tdl_rng *rng, unet_scratch *sc) {
     const float *P = u->params.param;
@@ -59,9 +55,9 @@ void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc
     if (Cin != C) {
         const tdl_conv2d_shape cs = unet_conv_shape(B, Cin, H, W, C, 1, 1);
         tdl_conv2d_forward(sc->b, rc->x, P + p->sc_w, P + p->sc_b, &cs, sc->conv_work);
-        add_into(hpre, sc->b, N);
+        unet_add(hpre, sc->b, N);
     } else {
-        add_into(hpre, rc->x, N);
+        unet_add(hpre, rc->x, N);
     }
     if (!nd->attn) return;
 
@@ -73,7 +69,7 @@ void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc
     tdl_conv2d_forward(rc->v, sc->a, P + p->v_w, P + p->v_b, &pw, sc->conv_work);
     tdl_attention_forward(rc->ao, rc->att, rc->q, rc->k, rc->v, B, C, S);
     tdl_conv2d_forward(rc->y, rc->ao, P + p->p_w, P + p->p_b, &pw, sc->conv_work);
-    add_into(rc->y, hpre, N);
+    unet_add(rc->y, hpre, N);
 }
 
 void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc,
@@ -94,17 +90,17 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
     if (nd->attn) {
         float *dhpre = sc->dh2;
         memcpy(dhpre, dy, N * sizeof *dhpre);
-        memset(sc->dao, 0, N * sizeof *sc->dao);
+        unet_zero(sc->dao, N);
         tdl_conv2d_backward(sc->dao, Gd + p->p_w, Gd + p->p_b, dy, rc->ao, P + p->p_w, &pw,
                             sc->conv_work);
-        memset(sc->dq, 0, N * sizeof *sc->dq);
-        memset(sc->dk, 0, N * sizeof *sc->dk);
-        memset(sc->dv, 0, N * sizeof *sc->dv);
+        unet_zero(sc->dq, N);
+        unet_zero(sc->dk, N);
+        unet_zero(sc->dv, N);
         tdl_attention_backward(sc->dq, sc->dk, sc->dv, sc->dao, rc->q, rc->k, rc->v, rc->att,
                                sc->attn_work, B, C, S);
         tdl_groupnorm_forward(sc->a, rc->mean3, rc->rstd3, rc->hpre, P + p->agn_w, P + p->agn_b,
                               B, C, S, G, UNET_GN_EPS);
-        memset(sc->c, 0, N * sizeof *sc->c);
+        unet_zero(sc->c, N);
         tdl_conv2d_backward(sc->c, Gd + p->q_w, Gd + p->q_b, sc->dq, sc->a, P + p->q_w, &pw,
                             sc->conv_work);
         tdl_conv2d_backward(sc->c, Gd + p->k_w, Gd + p->k_b, sc->dk, sc->a, P + p->k_w, &pw,
@@ -122,13 +118,13 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
         tdl_conv2d_backward(dx, Gd + p->sc_w, Gd + p->sc_b, dh, rc->x, P + p->sc_w, &cs,
                             sc->conv_work);
     } else {
-        add_into(dx, dh, N);
+        unet_add(dx, dh, N);
     }
 
     // block2: d = conv2^T dh; b = dh1 = GN2^T GELU^T (mask * d), the mask redrawn;
     // tp (B, C) = temb_proj's output gradient = sums over S of dh1
     TDL_ASSERT(rc->g1 && rc->g2, "unet_res_backward: needs a grad cache");
-    memset(sc->d, 0, N * sizeof *sc->d);
+    unet_zero(sc->d, N);
     tdl_conv2d_backward(sc->d, Gd + p->conv2_w, Gd + p->conv2_b, dh, rc->g2, P + p->conv2_w, &c2,
                         sc->conv_work);
     unet_gn_gelu_backward(sc->b, Gd + p->gn2_w, Gd + p->gn2_b, sc->tp, sc->d, rc->h1,
@@ -139,7 +135,7 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
                         TD, C);
 
     // block1: d = conv1^T dh1 (conv1's input g1 kept); dx += GN1^T GELU^T d
-    memset(sc->d, 0, Nin * sizeof *sc->d);
+    unet_zero(sc->d, Nin);
     tdl_conv2d_backward(sc->d, Gd + p->conv1_w, Gd + p->conv1_b, sc->b, rc->g1, P + p->conv1_w,
                         &c1, sc->conv_work);
     unet_gn_gelu_backward(dx, Gd + p->gn1_w, Gd + p->gn1_b, NULL, sc->d, rc->x, P + p->gn1_w,
