@@ -14,6 +14,7 @@
  * h = 1e-2 on inputs of order 1: truncation ~1e-5, float rounding of the
  * loss / 2h ~ 1e-5: atol 2e-4, rtol 2e-3. */
 #include <math.h>
+#include <stdint.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ typedef struct {
 static double gg_loss(void *p) {
     gg_ctx *c = p;
     unet_gn_gelu_forward(c->out, c->mean, c->rstd, c->inp, c->w, c->b, c->B, c->C, c->S, c->G,
-                         c->drop, c->p);
+                         c->drop, c->p, NULL);
     return tdl_test_dot(c->out, c->R, (size_t)c->B * c->C * c->S);
 }
 
@@ -97,7 +98,7 @@ static void test_case(int B, int C, int S, int G, float p, const char *tag) {
     TDL_CHECK(part != NULL, "out of memory");
     memcpy(dout, c.R, n * sizeof *dout);
     unet_gn_gelu_backward(dinp, dw, db, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C,
-                          S, G, c.drop, p, 1);
+                          S, G, c.drop, p, NULL, 1);
     float *dd = tdl_test_floats(n), *dgn = tdl_test_floats(n), *rdinp = tdl_test_floats(n);
     float *rdw = tdl_test_floats((size_t)C), *rdb = tdl_test_floats((size_t)C);
     tdl_dropout_backward(dd, c.R, mask, n);
@@ -116,24 +117,52 @@ static void test_case(int B, int C, int S, int G, float p, const char *tag) {
     memcpy(ow, base, n * sizeof *ow);
     memcpy(dout, c.R, n * sizeof *dout);
     unet_gn_gelu_backward(acc, dw2, db2, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C,
-                          S, G, c.drop, p, 1);
+                          S, G, c.drop, p, NULL, 1);
     tdl_test_check_adds("acc=1 adds dinp", acc, base, dinp, n);
     memcpy(dout, c.R, n * sizeof *dout);
     unet_gn_gelu_backward(ow, dw2, db2, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C,
-                          S, G, c.drop, p, 0);
+                          S, G, c.drop, p, NULL, 0);
     tdl_test_allclose("acc=0 writes dinp", ow, dinp, n, 0.0, 0.0);
     float *dw2x = tdl_test_floats((size_t)C);
     for (int i = 0; i < C; i++) dw2x[i] = 2.0f * dw[i];
     tdl_test_allclose("dweight adds", dw2, dw2x, (size_t)C, 1e-6, 1e-6);
+
+    // the mask kept as bytes: the same forward; backward from the bytes = backward
+    // from the redrawn words, bit for bit
+    if (c.drop) {
+        uint8_t *keep = malloc(n);
+        float *ok = tdl_test_floats(n), *kd = tdl_test_floats(n), *kw = tdl_test_floats((size_t)C);
+        float *kb = tdl_test_floats((size_t)C), *rd = tdl_test_floats(n);
+        float *rw = tdl_test_floats((size_t)C), *rb = tdl_test_floats((size_t)C);
+        TDL_CHECK(keep != NULL, "out of memory");
+        memset(keep, 7, n);
+        unet_gn_gelu_forward(ok, c.mean, c.rstd, c.inp, c.w, c.b, B, C, S, G, c.drop, p, keep);
+        TDL_CHECK(memcmp(ok, c.out, n * sizeof *ok) == 0, "keep: forward output changed");
+        size_t bad = 0;
+        for (size_t i = 0; i < n; i++) bad += keep[i] != (mask[i] != 0.0f);
+        TDL_CHECK(bad == 0, "keep: %zu of %zu bytes differ from the mask", bad, n);
+        memcpy(dout, c.R, n * sizeof *dout);
+        unet_gn_gelu_backward(kd, kw, kb, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C,
+                              S, G, c.drop, p, keep, 0);
+        memcpy(dout, c.R, n * sizeof *dout);
+        unet_gn_gelu_backward(rd, rw, rb, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C,
+                              S, G, c.drop, p, NULL, 0);
+        TDL_CHECK(memcmp(kd, rd, n * sizeof *kd) == 0 && memcmp(kw, rw, C * sizeof *kw) == 0 &&
+                      memcmp(kb, rb, C * sizeof *kb) == 0,
+                  "keep: backward from the bytes differs from the redrawn mask");
+        tdl_test_allclose("keep: backward dinp vs unfused", kd, rdinp, n, BWD_ATOL, BWD_RTOL);
+        free(keep), free(ok), free(kd), free(kw), free(kb), free(rd), free(rw), free(rb);
+    }
 
     // _add: inp += cadd (B, C) over S in place, then the same forward
     float *cadd = tdl_test_uniform((size_t)B * C, -1.0f, 1.0f, 16);
     float *added = tdl_test_floats(n), *inp2 = tdl_test_floats(n), *out2 = tdl_test_floats(n);
     for (size_t i = 0; i < n; i++) added[i] = c.inp[i] + cadd[i / (size_t)S];
     memcpy(inp2, c.inp, n * sizeof *inp2);
-    unet_gn_gelu_forward_add(out2, c.mean, c.rstd, inp2, cadd, c.w, c.b, B, C, S, G, c.drop, p);
+    unet_gn_gelu_forward_add(out2, c.mean, c.rstd, inp2, cadd, c.w, c.b, B, C, S, G, c.drop, p,
+                             NULL);
     tdl_test_allclose("_add: inp updated in place", inp2, added, n, 0.0, 0.0);
-    unet_gn_gelu_forward(c.out, c.mean, c.rstd, added, c.w, c.b, B, C, S, G, c.drop, p);
+    unet_gn_gelu_forward(c.out, c.mean, c.rstd, added, c.w, c.b, B, C, S, G, c.drop, p, NULL);
     tdl_test_allclose("_add: output as forward of inp + cadd", out2, c.out, n, 0.0, 0.0);
     gg_loss(&c);
 
@@ -141,7 +170,7 @@ static void test_case(int B, int C, int S, int G, float p, const char *tag) {
     float *dsum = tdl_test_floats((size_t)B * C), *wsum = tdl_test_floats((size_t)B * C);
     memcpy(dout, c.R, n * sizeof *dout);
     unet_gn_gelu_backward(ow, dw2, db2, dsum, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C,
-                          S, G, c.drop, p, 0);
+                          S, G, c.drop, p, NULL, 0);
     for (size_t bc = 0; bc < (size_t)B * C; bc++) {
         double acc_s = 0.0;
         for (int k = 0; k < S; k++) acc_s += ow[bc * S + k];
@@ -166,12 +195,12 @@ static void test_case(int B, int C, int S, int G, float p, const char *tag) {
     memcpy(o1, c.out, n * sizeof *o1);
     memcpy(dout, c.R, n * sizeof *dout);
     unet_gn_gelu_backward(d1, w1, b1, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
-                          c.drop, p, 1);
+                          c.drop, p, NULL, 1);
     TDL_CHECK(tdl_threads_init(2) == TDL_OK, "threads");
     gg_loss(&c);
     memcpy(dout, c.R, n * sizeof *dout);
     unet_gn_gelu_backward(d2, w2, b2, NULL, dout, c.inp, c.w, c.b, c.mean, c.rstd, part, B, C, S, G,
-                          c.drop, p, 1);
+                          c.drop, p, NULL, 1);
     TDL_CHECK(memcmp(o1, c.out, n * sizeof *o1) == 0, "forward: 1 and 2 threads differ");
     TDL_CHECK(memcmp(d1, d2, n * sizeof *d1) == 0 && memcmp(w1, w2, C * sizeof *w1) == 0 &&
                   memcmp(b1, b2, C * sizeof *b1) == 0,

@@ -5,8 +5,8 @@
  * one), h1, the two 3x3 convolutions' inputs (GroupNorm -> GELU [-> dropout]
  * outputs), and with attention hpre, q, k, v, the attention output and
  * weights, plus every node's output and the tail's GroupNorm -> GELU output;
- * backward recomputes the attention block's GroupNorm output and redraws the
- * dropout masks. An inference cache (grad == 0) keeps only the
+ * and the dropout masks as bytes; backward recomputes the attention block's
+ * GroupNorm output. An inference cache (grad == 0) keeps only the
  * skips (every down-path output, needed by the up path) and shares one set of
  * buffers between all blocks, with two ping-pong buffers for the middle and
  * up paths' outputs.
@@ -123,6 +123,8 @@ static void layout(tdl_unet_cache *c, const tdl_unet *u, arena *ar) {
         rc->h1 = grad ? take(ar, B * nd->cout * S) : sh1;
         rc->g1 = grad ? take(ar, B * nd->cin * S) : NULL;
         rc->g2 = grad ? take(ar, B * nd->cout * S) : NULL;
+        /* the dropout mask's bytes, four per float of the arena */
+        rc->keep = grad ? (uint8_t *)(void *)take(ar, (B * nd->cout * S + 3) / 4) : NULL;
         rc->mean1 = take(ar, B * G);
         rc->rstd1 = take(ar, B * G);
         rc->mean2 = take(ar, B * G);

@@ -22,7 +22,10 @@
  * the threshold, else 1 / (1 - p)), the same product as tdl_dropout_mask +
  * tdl_dropout_forward, so the numbers are those of the unfused passes; the
  * backward multiplies dout by the same mask first. The mask is drawn per
- * group from the positions, so it does not depend on the thread count.
+ * group from the positions, so it does not depend on the thread count. The
+ * forward can also keep the mask as one byte per element (1: kept), which the
+ * backward then reads instead of drawing the words again (Philox costs about
+ * as much per element as the whole GroupNorm -> GELU pass).
  *
  * Two more passes ride along: the forward can first add a per-(b, c) value to
  * its input in place (the ResBlock's time-embedding projection added to conv1's
@@ -84,15 +87,16 @@ static inline float fast_phi_cdf(float x) {
 #endif
 
 /* Dropout parameters: the rng holding the mask, tdl_dropout_mask's threshold
- * on the word's top 24 bits and the kept elements' scale. */
+ * on the word's top 24 bits, the kept elements' scale, the mask's bytes. */
 typedef struct drop_mask {
     const tdl_rng *rng; /* NULL: no dropout */
     int32_t thr;
     float scale;
+    uint8_t *keep;      /* (B, C, S) 1 where kept, or NULL */
 } drop_mask;
 
-static drop_mask drop_of(const tdl_rng *drop, float p) {
-    drop_mask d = {drop, 0, 1.0f};
+static drop_mask drop_of(const tdl_rng *drop, float p, uint8_t *keep) {
+    drop_mask d = {drop, 0, 1.0f, keep};
     if (!drop) return d;
     TDL_ASSERT(p >= 0.0f && p < 1.0f, "gn_gelu: dropout p=%g outside [0, 1)", (double)p);
     d.thr = (int32_t)ceilf(p * 16777216.0f); /* as tdl_dropout_mask */
@@ -102,8 +106,10 @@ static drop_mask drop_of(const tdl_rng *drop, float p) {
 
 #define MASK_CHUNK 256 /* rng words per draw */
 
-// y (n) *= mask of words pos .. pos + n - 1 (tdl_dropout_mask's values).
-static inline void apply_mask(float *y, const drop_mask *dm, uint64_t pos, size_t n) {
+// y (n) *= mask of words pos .. pos + n - 1 (tdl_dropout_mask's values); keep (n) or
+// NULL: 1 where kept.
+static inline void apply_mask(float *y, const drop_mask *dm, uint64_t pos, size_t n,
+                              uint8_t *keep) {
     uint32_t words[MASK_CHUNK];
     for (size_t i0 = 0; i0 < n; i0 += MASK_CHUNK) {
         const size_t m = n - i0 < MASK_CHUNK ? n - i0 : MASK_CHUNK;
@@ -111,18 +117,36 @@ static inline void apply_mask(float *y, const drop_mask *dm, uint64_t pos, size_
         const int32_t thr = dm->thr;
         const float scale = dm->scale;
         float *yc = y + i0;
+        if (keep) {
+            uint8_t *kc = keep + i0;
 #pragma omp simd
-        for (size_t j = 0; j < m; j++) yc[j] *= (int32_t)(words[j] >> 8) >= thr ? scale : 0.0f;
+            for (size_t j = 0; j < m; j++) {
+                const int k = (int32_t)(words[j] >> 8) >= thr;
+                kc[j] = (uint8_t)k;
+                yc[j] *= k ? scale : 0.0f;
+            }
+        } else {
+#pragma omp simd
+            for (size_t j = 0; j < m; j++)
+                yc[j] *= (int32_t)(words[j] >> 8) >= thr ? scale : 0.0f;
+        }
     }
 }
 
+// d (n) *= the kept mask: scale where keep, else 0 (the values apply_mask multiplied by).
+static inline void apply_keep(float *d, const uint8_t *keep, float scale, size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) d[i] *= keep[i] ? scale : 0.0f;
+}
+
 // One (b, g) group: y (CG, S) = GELU(GN(x (CG, S))), times the dropout mask of words
-// pos .. when dm->rng; *mean, *rstd; w, bb (CG). With cadd (CG): first xw (CG, S), the
+// rng pos + off .. when dm->rng (bytes to dm->keep + off when dm->keep); *mean, *rstd;
+// w, bb (CG). With cadd (CG): first xw (CG, S), the
 // same memory as x, += cadd per channel.
 UNET_CLONES
 static void group_forward(float *y, float *mean, float *rstd, const float *x, float *xw,
                           const float *cadd, const float *w, const float *bb, int CG, int S,
-                          const drop_mask *dm, uint64_t pos) {
+                          const drop_mask *dm, size_t off) {
     const size_t n = (size_t)CG * S;
     double sum = 0.0;
     if (cadd) {
@@ -163,50 +187,50 @@ static void group_forward(float *y, float *mean, float *rstd, const float *x, fl
             yc[s] = v * fast_phi_cdf(v);
         }
     }
-    if (dm->rng) apply_mask(y, dm, pos, n);
+    if (dm->rng) apply_mask(y, dm, dm->rng->pos + off, n, dm->keep ? dm->keep + off : NULL);
 }
 
 static void gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
                             float *inp_w, const float *cadd, const float *weight,
                             const float *bias, int B, int C, int S, int G, const tdl_rng *drop,
-                            float p) {
+                            float p, uint8_t *keep) {
     const int CG = C / G;
     const size_t n = (size_t)CG * S;
-    const drop_mask dm = drop_of(drop, p);
-    const uint64_t pos = drop ? drop->pos : 0;
+    const drop_mask dm = drop_of(drop, p, keep);
 #pragma omp parallel for schedule(static)
     for (int bg = 0; bg < B * G; bg++) {
         const int g = bg % G;
         group_forward(out + (size_t)bg * n, mean + bg, rstd + bg, inp + (size_t)bg * n,
                       cadd ? inp_w + (size_t)bg * n : NULL, cadd ? cadd + (size_t)bg * CG : NULL,
-                      weight + g * CG, bias + g * CG, CG, S, &dm, pos + (uint64_t)bg * n);
+                      weight + g * CG, bias + g * CG, CG, S, &dm, (size_t)bg * n);
     }
 }
 
 // out (B, C, S) = GELU(GN(inp)) [* dropout mask]; mean, rstd (B, G); weight, bias (C)
 void unet_gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
                           const float *weight, const float *bias, int B, int C, int S, int G,
-                          const tdl_rng *drop, float p) {
-    gn_gelu_forward(out, mean, rstd, inp, NULL, NULL, weight, bias, B, C, S, G, drop, p);
+                          const tdl_rng *drop, float p, uint8_t *keep) {
+    gn_gelu_forward(out, mean, rstd, inp, NULL, NULL, weight, bias, B, C, S, G, drop, p, keep);
 }
 
 // inp (B, C, S) += cadd (B, C) over S; then as unet_gn_gelu_forward
 void unet_gn_gelu_forward_add(float *out, float *mean, float *rstd, float *inp, const float *cadd,
                               const float *weight, const float *bias, int B, int C, int S, int G,
-                              const tdl_rng *drop, float p) {
-    gn_gelu_forward(out, mean, rstd, inp, inp, cadd, weight, bias, B, C, S, G, drop, p);
+                              const tdl_rng *drop, float p, uint8_t *keep) {
+    gn_gelu_forward(out, mean, rstd, inp, inp, cadd, weight, bias, B, C, S, G, drop, p, keep);
 }
 
 // One (b, g) group of the backward: d (CG, S) becomes dn (d first times the dropout
-// mask of words pos .. when dm->rng); dx (CG, S) += (acc) or = (!acc); pw, pb (CG) get
-// the group's sums of dn * xhat and dn per channel; with !acc and dsum, dsum (CG) = the
-// sums over S of dx.
+// mask when dm->rng: from dm->keep + off, else from the words rng pos + off ..);
+// dx (CG, S) += (acc) or = (!acc); pw, pb (CG) get the group's sums of dn * xhat and dn
+// per channel; with !acc and dsum, dsum (CG) = the sums over S of dx.
 UNET_CLONES
 static void group_backward(float *dx, double *pw, double *pb, float *dsum, float *d,
                            const float *x, const float *w, const float *bb, float m, float r,
-                           int CG, int S, const drop_mask *dm, uint64_t pos, int acc) {
+                           int CG, int S, const drop_mask *dm, size_t off, int acc) {
     const size_t n = (size_t)CG * S;
-    if (dm->rng) apply_mask(d, dm, pos, n);
+    if (dm->rng && dm->keep) apply_keep(d, dm->keep + off, dm->scale, n);
+    else if (dm->rng) apply_mask(d, dm, dm->rng->pos + off, n, NULL);
     double s1 = 0.0, s2 = 0.0;
     for (int cc = 0; cc < CG; cc++) {
         const float wc = w[cc], bc = bb[cc];
@@ -260,12 +284,12 @@ static void group_backward(float *dx, double *pw, double *pb, float *dsum, float
 void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dsum, float *dout,
                            const float *inp, const float *weight, const float *bias,
                            const float *mean, const float *rstd, double *part, int B, int C,
-                           int S, int G, const tdl_rng *drop, float p, int acc) {
+                           int S, int G, const tdl_rng *drop, float p, const uint8_t *keep,
+                           int acc) {
     TDL_ASSERT(!dsum || !acc, "gn_gelu_backward: dsum needs acc == 0");
     const int CG = C / G;
     const size_t n = (size_t)CG * S;
-    const drop_mask dm = drop_of(drop, p);
-    const uint64_t pos = drop ? drop->pos : 0;
+    const drop_mask dm = drop_of(drop, p, (uint8_t *)(uintptr_t)keep); /* only read here */
     double *pw = part, *pb = part + (size_t)B * C; // (B, C) sums of dn * xhat and of dn
 #pragma omp parallel for schedule(static)
     for (int bg = 0; bg < B * G; bg++) {
@@ -274,7 +298,7 @@ void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dsu
                        pb + (size_t)b * C + g * CG, dsum ? dsum + (size_t)bg * CG : NULL,
                        dout + (size_t)bg * n, inp + (size_t)bg * n,
                        weight + g * CG, bias + g * CG, mean[bg], rstd[bg], CG, S, &dm,
-                       pos + (uint64_t)bg * n, acc);
+                       (size_t)bg * n, acc);
     }
     // affine gradients: per channel, over the batch in order
     for (int c = 0; c < C; c++) {

@@ -112,7 +112,7 @@ void tdl_unet_forward(tdl_unet *u, tdl_unet_cache *c, const float *x, const int 
     const int C = pl->c_last, FH = pl->FH;
     float *tg = c->tail_g ? c->tail_g : c->sc.a; // (B, C, FH, FH)
     unet_gn_gelu_forward(tg, c->tail_mean, c->tail_rstd, last, P + pl->tail_gn_w,
-                         P + pl->tail_gn_b, B, C, FH * FH, G, NULL, 0.0f);
+                         P + pl->tail_gn_b, B, C, FH * FH, G, NULL, 0.0f, NULL);
     tdl_conv2d_shape ts = unet_conv_shape(B, C, FH, FH, 1, 3, 1);
     if (FH == S) {
         tdl_conv2d_forward(eps, tg, P + pl->tail_w, P + pl->tail_b, &ts, c->sc.conv_work);
@@ -153,7 +153,7 @@ void tdl_unet_backward(tdl_unet *u, tdl_unet_cache *c, const float *deps, float 
     float *dcur = c->dcur0, *dnext = c->dcur1;
     unet_gn_gelu_backward(dcur, Gd + pl->tail_gn_w, Gd + pl->tail_gn_b, NULL, sc->d, last,
                           P + pl->tail_gn_w, P + pl->tail_gn_b, c->tail_mean, c->tail_rstd,
-                          sc->part, B, C, FH * FH, G, NULL, 0.0f, 0);
+                          sc->part, B, C, FH * FH, G, NULL, 0.0f, NULL, 0);
 
     // up and middle paths: dcur is dLoss/d out[i]
     for (int i = pl->n_nodes - 1; i >= pl->n_down; i--) {

@@ -14,6 +14,7 @@
 #define TDL_UNET_PLAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tdl/nn.h"
 #include "tdl/unet.h"
@@ -74,6 +75,7 @@ typedef struct unet_res_cache {
     float *q, *k, *v, *ao;      /* (B, Cout, S) attn */
     float *att;                 /* (B, S, S) attn */
     tdl_rng drop;               /* rng position the dropout mask was drawn at */
+    uint8_t *keep;              /* (B, Cout, S) the dropout mask, 1 = kept (grad only) */
     int dropped;                /* 1 when forward applied dropout */
 } unet_res_cache;
 
@@ -123,21 +125,24 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
 
 /* Fused GroupNorm -> GELU [-> Dropout] (unet_gngelu.c): out (B, C, S) =
  * GELU(GN(inp)), caching mean, rstd (B, G); with drop != NULL times
- * tdl_dropout_mask(N = B*C*S, p, drop)'s mask (drop is not advanced). _add
+ * tdl_dropout_mask(N = B*C*S, p, drop)'s mask (drop is not advanced), and
+ * with keep != NULL the mask as bytes keep (B, C, S) (1: kept). _add
  * first adds cadd (B, C) to inp (B, C, S) over S, in place. Backward
- * overwrites dout with dL/dGN-output (dout times the same mask first), ADDS
+ * overwrites dout with dL/dGN-output (dout times the same mask first: from
+ * keep when not NULL, else drawn again from drop), ADDS
  * (acc) or writes (!acc) dinp, ADDS dweight, dbias; with !acc, dsum (B, C) if
  * not NULL gets the sums over S of dinp; part holds 2*B*C doubles. */
 void unet_gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
                           const float *weight, const float *bias, int B, int C, int S, int G,
-                          const tdl_rng *drop, float p);
+                          const tdl_rng *drop, float p, uint8_t *keep);
 void unet_gn_gelu_forward_add(float *out, float *mean, float *rstd, float *inp, const float *cadd,
                               const float *weight, const float *bias, int B, int C, int S, int G,
-                              const tdl_rng *drop, float p);
+                              const tdl_rng *drop, float p, uint8_t *keep);
 void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dsum, float *dout,
                            const float *inp, const float *weight, const float *bias,
                            const float *mean, const float *rstd, double *part, int B, int C,
-                           int S, int G, const tdl_rng *drop, float p, int acc);
+                           int S, int G, const tdl_rng *drop, float p, const uint8_t *keep,
+                           int acc);
 
 /* unet_ops.c: x (n) = 0; y (n) += x (n); over the threads for large n. */
 void unet_zero(float *x, size_t n);

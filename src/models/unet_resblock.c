@@ -7,9 +7,9 @@
  *
  * Kept for backward: x, h1, the two convolutions' inputs g1 = GELU(GN1(x)) and
  * g2 = Dropout(GELU(GN2(h1))), hpre, q, k, v, ao (attention output), att and
- * the GroupNorm statistics. The dropout mask is redrawn in backward (from the
- * rng position forward used) inside the fused GroupNorm -> GELU backward; the
- * attention block's GroupNorm output is recomputed.
+ * the GroupNorm statistics, and the dropout mask as bytes (drawn in the fused
+ * GroupNorm -> GELU pass from the rng position kept in drop); the attention
+ * block's GroupNorm output is recomputed.
  */
 #include <string.h>
 
@@ -35,7 +35,7 @@ void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc
     // block1: g1 (B, Cin, S) = GELU(GN1(x)); h1 (B, C, S) = conv1(g1) + temb_proj
     float *g1 = rc->g1 ? rc->g1 : sc->a;
     unet_gn_gelu_forward(g1, rc->mean1, rc->rstd1, rc->x, P + p->gn1_w, P + p->gn1_b, B, Cin,
-                         S, G, NULL, 0.0f);
+                         S, G, NULL, 0.0f, NULL);
     tdl_conv2d_forward(rc->h1, g1, P + p->conv1_w, P + p->conv1_b, &c1, sc->conv_work);
     tdl_linear_forward(sc->tp, gtemb, P + p->temb_w, P + p->temb_b, B, TD, C); // (B, C)
 
@@ -49,7 +49,8 @@ void unet_res_forward(const tdl_unet *u, const unet_node *nd, unet_res_cache *rc
     }
     float *g2 = rc->g2 ? rc->g2 : sc->a;
     unet_gn_gelu_forward_add(g2, rc->mean2, rc->rstd2, rc->h1, sc->tp, P + p->gn2_w,
-                             P + p->gn2_b, B, C, S, G, rc->dropped ? &rc->drop : NULL, drop);
+                             P + p->gn2_b, B, C, S, G, rc->dropped ? &rc->drop : NULL, drop,
+                             rc->keep);
     float *hpre = nd->attn ? rc->hpre : rc->y;
     tdl_conv2d_forward(hpre, g2, P + p->conv2_w, P + p->conv2_b, &c2, sc->conv_work);
     if (Cin != C) {
@@ -129,7 +130,7 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
                         sc->conv_work);
     unet_gn_gelu_backward(sc->b, Gd + p->gn2_w, Gd + p->gn2_b, sc->tp, sc->d, rc->h1,
                           P + p->gn2_w, P + p->gn2_b, rc->mean2, rc->rstd2, sc->part, B, C, S, G,
-                          rc->dropped ? &rc->drop : NULL, u->cfg.dropout, 0);
+                          rc->dropped ? &rc->drop : NULL, u->cfg.dropout, rc->keep, 0);
 
     tdl_linear_backward(dgtemb, Gd + p->temb_w, Gd + p->temb_b, sc->tp, gtemb, P + p->temb_w, B,
                         TD, C);
@@ -140,5 +141,5 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
                         &c1, sc->conv_work);
     unet_gn_gelu_backward(dx, Gd + p->gn1_w, Gd + p->gn1_b, NULL, sc->d, rc->x, P + p->gn1_w,
                           P + p->gn1_b, rc->mean1, rc->rstd1, sc->part, B, Cin, S, G, NULL, 0.0f,
-                          1);
+                          NULL, 1);
 }
