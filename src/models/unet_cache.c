@@ -2,9 +2,11 @@
  * allocation.
  *
  * A grad cache keeps, per ResBlock, its input (up blocks: the concatenated
- * one), h1, and with attention hpre, q, k, v, the attention output and
- * weights, plus every node's output; backward recomputes GroupNorm, GELU and
- * dropout outputs from them. An inference cache (grad == 0) keeps only the
+ * one), h1, the two 3x3 convolutions' inputs (GroupNorm -> GELU [-> dropout]
+ * outputs), and with attention hpre, q, k, v, the attention output and
+ * weights, plus every node's output and the tail's GroupNorm -> GELU output;
+ * and the dropout masks as bytes; backward recomputes the attention block's
+ * GroupNorm output. An inference cache (grad == 0) keeps only the
  * skips (every down-path output, needed by the up path) and shares one set of
  * buffers between all blocks, with two ping-pong buffers for the middle and
  * up paths' outputs.
@@ -119,6 +121,10 @@ static void layout(tdl_unet_cache *c, const tdl_unet *u, arena *ar) {
         if (nd->skip_of >= 0) c->xin[i] = grad ? take(ar, B * nd->cin * S) : xc;
         rc->x = nd->skip_of >= 0 ? c->xin[i] : (i == 0 ? c->skips[0] : c->out[i - 1]);
         rc->h1 = grad ? take(ar, B * nd->cout * S) : sh1;
+        rc->g1 = grad ? take(ar, B * nd->cin * S) : NULL;
+        rc->g2 = grad ? take(ar, B * nd->cout * S) : NULL;
+        /* the dropout mask's bytes, four per float of the arena */
+        rc->keep = grad ? (uint8_t *)(void *)take(ar, (B * nd->cout * S + 3) / 4) : NULL;
         rc->mean1 = take(ar, B * G);
         rc->rstd1 = take(ar, B * G);
         rc->mean2 = take(ar, B * G);
@@ -139,6 +145,7 @@ static void layout(tdl_unet_cache *c, const tdl_unet *u, arena *ar) {
     c->tail_mean = take(ar, B * G);
     c->tail_rstd = take(ar, B * G);
     c->tail_out = take(ar, B * FS);
+    c->tail_g = grad ? take(ar, B * (size_t)pl->c_last * FS) : NULL;
     unet_scratch *sc = &c->sc;
     sc->a = take(ar, B * act);
     sc->b = take(ar, B * act);

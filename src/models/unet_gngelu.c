@@ -8,14 +8,29 @@
  *
  * The UNet spends most of its element-wise time here, so Phi and exp are
  * branch-free and vectorise (`omp simd`), unlike libm's erfcf and expf:
- *   exp(y): y = k ln2 + r (|r| <= ln2 / 2, ln2 split in two), Taylor of
- *     degree 7 in r (relative error 6e-9), times 2^k built from its bits;
- *     y clamped below at -87 (callers' y never exceeds 1).
+ *   exp(y): fast_exp of ../nn/fast_exp.h (relative error 6e-9; callers' y never
+ *     exceeds 1).
  *   erfc(a), a >= 0: t = 1 / (1 + a/2), erfc(a) = t exp(-a^2 + P(t)) with P of
  *     degree 9 fitted (least squares on Chebyshev nodes, tools-free: see the
  *     comment at ERFC_P) to log(erfc(a) / t) + a^2 over a in [0, 10];
  *     relative error 2.3e-6 in float over a < 4, which is 1e-7 absolute in Phi.
  * tdl_gelu_forward (libm erfcf) and this agree within 2e-7 * max(1, |x|).
+ *
+ * Optional dropout after the GELU (the ResBlock's block2), fused into the same
+ * per-group pass: element i of the flat (B, C, S) output is multiplied by
+ * tdl_dropout_mask's mask[i] (0 when word drop->pos + i of the rng is below
+ * the threshold, else 1 / (1 - p)), the same product as tdl_dropout_mask +
+ * tdl_dropout_forward, so the numbers are those of the unfused passes; the
+ * backward multiplies dout by the same mask first. The mask is drawn per
+ * group from the positions, so it does not depend on the thread count. The
+ * forward can also keep the mask as one byte per element (1: kept), which the
+ * backward then reads instead of drawing the words again (Philox costs about
+ * as much per element as the whole GroupNorm -> GELU pass).
+ *
+ * Two more passes ride along: the forward can first add a per-(b, c) value to
+ * its input in place (the ResBlock's time-embedding projection added to conv1's
+ * output), and the backward can return the per-(b, c) sums over S of the
+ * written dinp (that projection's gradient).
  */
 /* Element-wise loops with selects vectorise only when GCC may assume that
  * floating-point operations do not trap (tdl never enables FP exceptions);
@@ -28,6 +43,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../nn/fast_exp.h"
+#include "tdl/rng.h"
 #include "unet_plan.h"
 
 #define INV_SQRT2 0.70710678118654752440f
@@ -41,31 +58,6 @@ static const float ERFC_P[10] = {
     -1.270266249e-01f, 1.849500592e-01f,  -1.046039304e+00f, 1.441537782e+00f,
     -8.111995616e-01f, 1.705782871e-01f,
 };
-
-static inline float fast_exp(float y) {
-    y = y < -87.0f ? -87.0f : y; /* callers pass y <= 1 */
-    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    const float kf = (y * 1.44269504088896341f + magic) - magic;
-    float r = y - kf * 0.693145751953125f; /* ln2 high part, exact product */
-    r = r - kf * 1.42860682030941723212e-6f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    /* kf is in [-126, 1] for finite y; a NaN y gives a NaN kf, whose int
-     * conversion is undefined, so the exponent is taken from a clamped copy
-     * (a NaN compares false and becomes -126) and the NaN still reaches the
-     * result through r and p. */
-    const float kc = kf > -126.0f ? kf : -126.0f;
-    const int32_t bits = ((int32_t)kc + 127) * (1 << 23);
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
 
 /* Phi(x) = erfc(-x / sqrt 2) / 2. */
 static inline float fast_phi_cdf(float x) {
@@ -94,14 +86,86 @@ static inline float fast_phi_cdf(float x) {
 #define UNET_CLONES
 #endif
 
-// One (b, g) group: y (CG, S) = GELU(GN(x (CG, S))); *mean, *rstd; w, bb (CG).
+/* Dropout parameters: the rng holding the mask, tdl_dropout_mask's threshold
+ * on the word's top 24 bits, the kept elements' scale, the mask's bytes. */
+typedef struct drop_mask {
+    const tdl_rng *rng; /* NULL: no dropout */
+    int32_t thr;
+    float scale;
+    uint8_t *keep;      /* (B, C, S) 1 where kept, or NULL */
+} drop_mask;
+
+static drop_mask drop_of(const tdl_rng *drop, float p, uint8_t *keep) {
+    drop_mask d = {drop, 0, 1.0f, keep};
+    if (!drop) return d;
+    TDL_ASSERT(p >= 0.0f && p < 1.0f, "gn_gelu: dropout p=%g outside [0, 1)", (double)p);
+    d.thr = (int32_t)ceilf(p * 16777216.0f); /* as tdl_dropout_mask */
+    d.scale = 1.0f / (1.0f - p);
+    return d;
+}
+
+#define MASK_CHUNK 256 /* rng words per draw */
+
+// y (n) *= mask of words pos .. pos + n - 1 (tdl_dropout_mask's values); keep (n) or
+// NULL: 1 where kept.
+static inline void apply_mask(float *y, const drop_mask *dm, uint64_t pos, size_t n,
+                              uint8_t *keep) {
+    uint32_t words[MASK_CHUNK];
+    for (size_t i0 = 0; i0 < n; i0 += MASK_CHUNK) {
+        const size_t m = n - i0 < MASK_CHUNK ? n - i0 : MASK_CHUNK;
+        tdl_rng_words_at(dm->rng, pos + i0, words, m);
+        const int32_t thr = dm->thr;
+        const float scale = dm->scale;
+        float *yc = y + i0;
+        if (keep) {
+            uint8_t *kc = keep + i0;
+#pragma omp simd
+            for (size_t j = 0; j < m; j++) {
+                const int k = (int32_t)(words[j] >> 8) >= thr;
+                kc[j] = (uint8_t)k;
+                yc[j] *= k ? scale : 0.0f;
+            }
+        } else {
+#pragma omp simd
+            for (size_t j = 0; j < m; j++)
+                yc[j] *= (int32_t)(words[j] >> 8) >= thr ? scale : 0.0f;
+        }
+    }
+}
+
+// d (n) *= the kept mask: scale where keep, else 0 (the values apply_mask multiplied by).
+static inline void apply_keep(float *d, const uint8_t *keep, float scale, size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) d[i] *= keep[i] ? scale : 0.0f;
+}
+
+// One (b, g) group: y (CG, S) = GELU(GN(x (CG, S))), times the dropout mask of words
+// rng pos + off .. when dm->rng (bytes to dm->keep + off when dm->keep); *mean, *rstd;
+// w, bb (CG). With cadd (CG): first xw (CG, S), the
+// same memory as x, += cadd per channel.
 UNET_CLONES
-static void group_forward(float *y, float *mean, float *rstd, const float *x, const float *w,
-                          const float *bb, int CG, int S) {
+static void group_forward(float *y, float *mean, float *rstd, const float *x, float *xw,
+                          const float *cadd, const float *w, const float *bb, int CG, int S,
+                          const drop_mask *dm, size_t off) {
     const size_t n = (size_t)CG * S;
     double sum = 0.0;
+    if (cadd) {
+        for (int cc = 0; cc < CG; cc++) {
+            float *xc = xw + (size_t)cc * S;
+            const float add = cadd[cc];
+            double cs = 0.0;
+#pragma omp simd reduction(+ : cs)
+            for (int s = 0; s < S; s++) {
+                const float v = xc[s] + add;
+                xc[s] = v;
+                cs += v;
+            }
+            sum += cs;
+        }
+    } else {
 #pragma omp simd reduction(+ : sum)
-    for (size_t i = 0; i < n; i++) sum += x[i];
+        for (size_t i = 0; i < n; i++) sum += x[i];
+    }
     const double m = sum / (double)n;
     double var = 0.0;
 #pragma omp simd reduction(+ : var)
@@ -123,27 +187,50 @@ static void group_forward(float *y, float *mean, float *rstd, const float *x, co
             yc[s] = v * fast_phi_cdf(v);
         }
     }
+    if (dm->rng) apply_mask(y, dm, dm->rng->pos + off, n, dm->keep ? dm->keep + off : NULL);
 }
 
-// out (B, C, S) = GELU(GN(inp)); mean, rstd (B, G); weight, bias (C)
-void unet_gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
-                          const float *weight, const float *bias, int B, int C, int S, int G) {
+static void gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
+                            float *inp_w, const float *cadd, const float *weight,
+                            const float *bias, int B, int C, int S, int G, const tdl_rng *drop,
+                            float p, uint8_t *keep) {
     const int CG = C / G;
     const size_t n = (size_t)CG * S;
+    const drop_mask dm = drop_of(drop, p, keep);
 #pragma omp parallel for schedule(static)
     for (int bg = 0; bg < B * G; bg++) {
         const int g = bg % G;
         group_forward(out + (size_t)bg * n, mean + bg, rstd + bg, inp + (size_t)bg * n,
-                      weight + g * CG, bias + g * CG, CG, S);
+                      cadd ? inp_w + (size_t)bg * n : NULL, cadd ? cadd + (size_t)bg * CG : NULL,
+                      weight + g * CG, bias + g * CG, CG, S, &dm, (size_t)bg * n);
     }
 }
 
-// One (b, g) group of the backward: d (CG, S) becomes dn; dx (CG, S) +=; pw, pb (CG)
-// get the group's sums of dn * xhat and dn per channel.
+// out (B, C, S) = GELU(GN(inp)) [* dropout mask]; mean, rstd (B, G); weight, bias (C)
+void unet_gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *weight, const float *bias, int B, int C, int S, int G,
+                          const tdl_rng *drop, float p, uint8_t *keep) {
+    gn_gelu_forward(out, mean, rstd, inp, NULL, NULL, weight, bias, B, C, S, G, drop, p, keep);
+}
+
+// inp (B, C, S) += cadd (B, C) over S; then as unet_gn_gelu_forward
+void unet_gn_gelu_forward_add(float *out, float *mean, float *rstd, float *inp, const float *cadd,
+                              const float *weight, const float *bias, int B, int C, int S, int G,
+                              const tdl_rng *drop, float p, uint8_t *keep) {
+    gn_gelu_forward(out, mean, rstd, inp, inp, cadd, weight, bias, B, C, S, G, drop, p, keep);
+}
+
+// One (b, g) group of the backward: d (CG, S) becomes dn (d first times the dropout
+// mask when dm->rng: from dm->keep + off, else from the words rng pos + off ..);
+// dx (CG, S) += (acc) or = (!acc); pw, pb (CG) get the group's sums of dn * xhat and dn
+// per channel; with !acc and dsum, dsum (CG) = the sums over S of dx.
 UNET_CLONES
-static void group_backward(float *dx, double *pw, double *pb, float *d, const float *x,
-                           const float *w, const float *bb, float m, float r, int CG, int S) {
+static void group_backward(float *dx, double *pw, double *pb, float *dsum, float *d,
+                           const float *x, const float *w, const float *bb, float m, float r,
+                           int CG, int S, const drop_mask *dm, size_t off, int acc) {
     const size_t n = (size_t)CG * S;
+    if (dm->rng && dm->keep) apply_keep(d, dm->keep + off, dm->scale, n);
+    else if (dm->rng) apply_mask(d, dm, dm->rng->pos + off, n, NULL);
     double s1 = 0.0, s2 = 0.0;
     for (int cc = 0; cc < CG; cc++) {
         const float wc = w[cc], bc = bb[cc];
@@ -171,29 +258,47 @@ static void group_backward(float *dx, double *pw, double *pb, float *d, const fl
         const float *xc = x + (size_t)cc * S;
         const float *dc = d + (size_t)cc * S;
         float *dxc = dx + (size_t)cc * S;
+        if (acc) {
 #pragma omp simd
-        for (int s = 0; s < S; s++) {
-            const float xhat = (xc[s] - m) * r;
-            dxc[s] += r * (dc[s] * wc - m1 - xhat * m2);
+            for (int s = 0; s < S; s++) {
+                const float xhat = (xc[s] - m) * r;
+                dxc[s] += r * (dc[s] * wc - m1 - xhat * m2);
+            }
+        } else {
+            double rs = 0.0;
+#pragma omp simd reduction(+ : rs)
+            for (int s = 0; s < S; s++) {
+                const float xhat = (xc[s] - m) * r;
+                const float v = r * (dc[s] * wc - m1 - xhat * m2);
+                dxc[s] = v;
+                rs += v;
+            }
+            if (dsum) dsum[cc] = (float)rs;
         }
     }
 }
 
-// dout (B, C, S) is overwritten with dn = dL/dGN-output; dinp (B, C, S) +=, dweight,
-// dbias (C) +=; part: 2*B*C doubles of scratch.
-void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dout,
+// dout (B, C, S) is overwritten with dn = dL/dGN-output; dinp (B, C, S) += (acc) or =
+// (!acc), dweight, dbias (C) +=; dsum (B, C) or NULL (only with !acc) = sums over S of
+// dinp; part: 2*B*C doubles of scratch.
+void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dsum, float *dout,
                            const float *inp, const float *weight, const float *bias,
                            const float *mean, const float *rstd, double *part, int B, int C,
-                           int S, int G) {
+                           int S, int G, const tdl_rng *drop, float p, const uint8_t *keep,
+                           int acc) {
+    TDL_ASSERT(!dsum || !acc, "gn_gelu_backward: dsum needs acc == 0");
     const int CG = C / G;
     const size_t n = (size_t)CG * S;
+    const drop_mask dm = drop_of(drop, p, (uint8_t *)(uintptr_t)keep); /* only read here */
     double *pw = part, *pb = part + (size_t)B * C; // (B, C) sums of dn * xhat and of dn
 #pragma omp parallel for schedule(static)
     for (int bg = 0; bg < B * G; bg++) {
         const int b = bg / G, g = bg % G;
         group_backward(dinp + (size_t)bg * n, pw + (size_t)b * C + g * CG,
-                       pb + (size_t)b * C + g * CG, dout + (size_t)bg * n, inp + (size_t)bg * n,
-                       weight + g * CG, bias + g * CG, mean[bg], rstd[bg], CG, S);
+                       pb + (size_t)b * C + g * CG, dsum ? dsum + (size_t)bg * CG : NULL,
+                       dout + (size_t)bg * n, inp + (size_t)bg * n,
+                       weight + g * CG, bias + g * CG, mean[bg], rstd[bg], CG, S, &dm,
+                       (size_t)bg * n, acc);
     }
     // affine gradients: per channel, over the batch in order
     for (int c = 0; c < C; c++) {

@@ -36,12 +36,12 @@ static void time_embedding_backward(const tdl_unet *u, tdl_unet_cache *c, int B)
     float *Gd = u->params.grad;
     const int ch = pl->ch, TD = pl->TD;
     const size_t n = (size_t)B * TD;
-    memset(c->dtemb, 0, n * sizeof(float));
+    unet_zero(c->dtemb, n);
     tdl_gelu_backward(c->dtemb, c->dgtemb, c->temb, n);
-    memset(c->dg1, 0, n * sizeof(float));
+    unet_zero(c->dg1, n);
     tdl_linear_backward(c->dg1, Gd + pl->t2_w, Gd + pl->t2_b, c->dtemb, c->g1, P + pl->t2_w, B,
                         TD, TD);
-    memset(c->dtemb, 0, n * sizeof(float)); // reused as da1
+    unet_zero(c->dtemb, n); // reused as da1
     tdl_gelu_backward(c->dtemb, c->dg1, c->a1, n);
     tdl_linear_backward(NULL, Gd + pl->t1_w, Gd + pl->t1_b, c->dtemb, c->e0, P + pl->t1_w, B, ch,
                         TD);
@@ -58,6 +58,15 @@ static void concat_forward(const tdl_unet *u, tdl_unet_cache *c, const unet_node
         skip = c->rs;
     }
     tdl_concat_forward(c->res[nd - pl->nodes].x, h, skip, B, nd->cprev, cs, nd->H * nd->W);
+}
+
+/* dh (B, C1, S) = the first C1 channels of dxin (B, C1 + C2, S): the concat's
+ * backward into a fresh buffer (written, not added). */
+static void concat_head_backward(float *dh, const float *dxin, int B, int C1, int C2, int S) {
+    const size_t n1 = (size_t)C1 * S, n = (size_t)(C1 + C2) * S;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++)
+        memcpy(dh + (size_t)b * n1, dxin + (size_t)b * n, n1 * sizeof *dh);
 }
 
 void tdl_unet_forward(tdl_unet *u, tdl_unet_cache *c, const float *x, const int *t, float *eps,
@@ -101,13 +110,14 @@ void tdl_unet_forward(tdl_unet *u, tdl_unet_cache *c, const float *x, const int 
     // tail
     const float *last = c->out[pl->n_nodes - 1];
     const int C = pl->c_last, FH = pl->FH;
-    unet_gn_gelu_forward(c->sc.a, c->tail_mean, c->tail_rstd, last, P + pl->tail_gn_w,
-                         P + pl->tail_gn_b, B, C, FH * FH, G);
+    float *tg = c->tail_g ? c->tail_g : c->sc.a; // (B, C, FH, FH)
+    unet_gn_gelu_forward(tg, c->tail_mean, c->tail_rstd, last, P + pl->tail_gn_w,
+                         P + pl->tail_gn_b, B, C, FH * FH, G, NULL, 0.0f, NULL);
     tdl_conv2d_shape ts = unet_conv_shape(B, C, FH, FH, 1, 3, 1);
     if (FH == S) {
-        tdl_conv2d_forward(eps, c->sc.a, P + pl->tail_w, P + pl->tail_b, &ts, c->sc.conv_work);
+        tdl_conv2d_forward(eps, tg, P + pl->tail_w, P + pl->tail_b, &ts, c->sc.conv_work);
     } else {
-        tdl_conv2d_forward(c->tail_out, c->sc.a, P + pl->tail_w, P + pl->tail_b, &ts,
+        tdl_conv2d_forward(c->tail_out, tg, P + pl->tail_w, P + pl->tail_b, &ts,
                            c->sc.conv_work);
         tdl_bilinear_forward(eps, c->tail_out, B, 1, FH, FH, S, S);
     }
@@ -123,31 +133,27 @@ void tdl_unet_backward(tdl_unet *u, tdl_unet_cache *c, const float *deps, float 
     const int S = pl->S, G = pl->G, C = pl->c_last, FH = pl->FH;
     unet_scratch *sc = &c->sc;
 
-    memset(c->dgtemb, 0, (size_t)B * pl->TD * sizeof(float));
+    unet_zero(c->dgtemb, (size_t)B * pl->TD);
     for (int j = 0; j < pl->n_skips; j++)
-        memset(c->dskips[j], 0,
-               (size_t)B * pl->skip_c[j] * pl->skip_h[j] * pl->skip_h[j] * sizeof(float));
+        unet_zero(c->dskips[j], (size_t)B * pl->skip_c[j] * pl->skip_h[j] * pl->skip_h[j]);
 
     // tail: dcur (B, C, FH, FH) = GN^T GELU^T conv^T resize^T deps
     const float *dto = deps;
     if (FH != S) {
-        memset(c->dtail, 0, (size_t)B * FH * FH * sizeof(float));
+        unet_zero(c->dtail, (size_t)B * FH * FH);
         tdl_bilinear_backward(c->dtail, deps, B, 1, FH, FH, S, S);
         dto = c->dtail;
     }
     const float *last = c->out[pl->n_nodes - 1];
     const size_t NT = (size_t)B * C * FH * FH;
-    unet_gn_gelu_forward(sc->b, c->tail_mean, c->tail_rstd, last, P + pl->tail_gn_w,
-                         P + pl->tail_gn_b, B, C, FH * FH, G);
     tdl_conv2d_shape ts = unet_conv_shape(B, C, FH, FH, 1, 3, 1);
-    memset(sc->d, 0, NT * sizeof(float));
-    tdl_conv2d_backward(sc->d, Gd + pl->tail_w, Gd + pl->tail_b, dto, sc->b, P + pl->tail_w, &ts,
-                        sc->conv_work);
+    unet_zero(sc->d, NT);
+    tdl_conv2d_backward(sc->d, Gd + pl->tail_w, Gd + pl->tail_b, dto, c->tail_g, P + pl->tail_w,
+                        &ts, sc->conv_work);
     float *dcur = c->dcur0, *dnext = c->dcur1;
-    memset(dcur, 0, NT * sizeof(float));
-    unet_gn_gelu_backward(dcur, Gd + pl->tail_gn_w, Gd + pl->tail_gn_b, sc->d, last,
+    unet_gn_gelu_backward(dcur, Gd + pl->tail_gn_w, Gd + pl->tail_gn_b, NULL, sc->d, last,
                           P + pl->tail_gn_w, P + pl->tail_gn_b, c->tail_mean, c->tail_rstd,
-                          sc->part, B, C, FH * FH, G);
+                          sc->part, B, C, FH * FH, G, NULL, 0.0f, NULL, 0);
 
     // up and middle paths: dcur is dLoss/d out[i]
     for (int i = pl->n_nodes - 1; i >= pl->n_down; i--) {
@@ -155,29 +161,29 @@ void tdl_unet_backward(tdl_unet *u, tdl_unet_cache *c, const float *deps, float 
         const size_t Sp = (size_t)nd->H * nd->W;
         if (nd->kind == UNET_RES && nd->skip_of >= 0) {
             const int s = nd->skip_of, cs = pl->skip_c[s], hs = pl->skip_h[s];
-            memset(c->dxin, 0, (size_t)B * nd->cin * Sp * sizeof(float));
+            unet_zero(c->dxin, (size_t)B * nd->cin * Sp);
             unet_res_backward(u, nd, &c->res[i], c->gtemb, c->dgtemb, dcur, c->dxin, B, sc);
-            memset(dnext, 0, (size_t)B * nd->cprev * Sp * sizeof(float));
+            concat_head_backward(dnext, c->dxin, B, nd->cprev, cs, (int)Sp);
             if (hs == nd->H) {
-                tdl_concat_backward(dnext, c->dskips[s], c->dxin, B, nd->cprev, cs, (int)Sp);
+                tdl_concat_backward(NULL, c->dskips[s], c->dxin, B, nd->cprev, cs, (int)Sp);
             } else {
-                memset(c->rs, 0, (size_t)B * cs * Sp * sizeof(float));
-                tdl_concat_backward(dnext, c->rs, c->dxin, B, nd->cprev, cs, (int)Sp);
+                unet_zero(c->rs, (size_t)B * cs * Sp);
+                tdl_concat_backward(NULL, c->rs, c->dxin, B, nd->cprev, cs, (int)Sp);
                 tdl_bilinear_backward(c->dskips[s], c->rs, B, cs, hs, hs, nd->H, nd->W);
             }
         } else if (nd->kind == UNET_RES) {
             // a middle block; the first one's input is the last skip
             float *dmid = i == pl->n_down ? c->dskips[pl->n_skips - 1] : dnext;
-            if (dmid == dnext) memset(dnext, 0, (size_t)B * nd->cin * Sp * sizeof(float));
+            if (dmid == dnext) unet_zero(dnext, (size_t)B * nd->cin * Sp);
             unet_res_backward(u, nd, &c->res[i], c->gtemb, c->dgtemb, dcur, dmid, B, sc);
         } else { // UpSample
             const size_t NU = (size_t)B * nd->cin * nd->OH * nd->OW;
             tdl_upsample2x_forward(sc->a, c->out[i - 1], B, nd->cin, nd->H, nd->W);
             tdl_conv2d_shape s = unet_conv_shape(B, nd->cin, nd->OH, nd->OW, nd->cout, 3, 1);
-            memset(sc->d, 0, NU * sizeof(float));
+            unet_zero(sc->d, NU);
             tdl_conv2d_backward(sc->d, Gd + nd->w, Gd + nd->b, dcur, sc->a, P + nd->w, &s,
                                 sc->conv_work);
-            memset(dnext, 0, (size_t)B * nd->cin * Sp * sizeof(float));
+            unet_zero(dnext, (size_t)B * nd->cin * Sp);
             tdl_upsample2x_backward(dnext, sc->d, B, nd->cin, nd->H, nd->W);
         }
         float *tmp = dcur;
@@ -200,7 +206,7 @@ void tdl_unet_backward(tdl_unet *u, tdl_unet_cache *c, const float *deps, float 
 
     // head and time embedding
     tdl_conv2d_shape hs = unet_conv_shape(B, 1, S, S, pl->ch, 3, 1);
-    if (dx) memset(dx, 0, (size_t)B * S * S * sizeof(float));
+    if (dx) unet_zero(dx, (size_t)B * S * S);
     tdl_conv2d_backward(dx, Gd + pl->head_w, Gd + pl->head_b, c->dskips[0], c->x, P + pl->head_w,
                         &hs, sc->conv_work);
     time_embedding_backward(u, c, B);

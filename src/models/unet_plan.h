@@ -14,6 +14,7 @@
 #define TDL_UNET_PLAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tdl/nn.h"
 #include "tdl/unet.h"
@@ -65,6 +66,8 @@ typedef struct unet_res_cache {
     float *x;                   /* (B, Cin, S) input (up RES: the concat buffer) */
     float *y;                   /* (B, Cout, S) output */
     float *h1;                  /* (B, Cout, S) conv1 + temb, input of GroupNorm 2 */
+    float *g1;                  /* (B, Cin, S) GELU(GN1(x)), conv1's input (grad only, else NULL) */
+    float *g2;                  /* (B, Cout, S) Dropout(GELU(GN2(h1))), conv2's (grad only) */
     float *mean1, *rstd1;       /* (B, G) */
     float *mean2, *rstd2;       /* (B, G) */
     float *hpre;                /* (B, Cout, S) before attention (attn only) */
@@ -72,6 +75,7 @@ typedef struct unet_res_cache {
     float *q, *k, *v, *ao;      /* (B, Cout, S) attn */
     float *att;                 /* (B, S, S) attn */
     tdl_rng drop;               /* rng position the dropout mask was drawn at */
+    uint8_t *keep;              /* (B, Cout, S) the dropout mask, 1 = kept (grad only) */
     int dropped;                /* 1 when forward applied dropout */
 } unet_res_cache;
 
@@ -103,6 +107,7 @@ struct tdl_unet_cache {
     float *rs;                  /* (B, Cskip, S) a resized skip */
     float *tail_mean, *tail_rstd; /* (B, G) */
     float *tail_out;            /* (B, 1, FH, FH) */
+    float *tail_g;              /* (B, C_last, FH, FH) GELU(GN(last)), grad only */
     float *dcur0, *dcur1;       /* (B, Cnode max, S) backward ping-pong, grad only */
     float *dxin;                /* (B, Cin max, S) grad only */
     float *dtail;               /* (B, 1, FH, FH) grad only */
@@ -118,15 +123,30 @@ void unet_res_backward(const tdl_unet *u, const unet_node *nd, unet_res_cache *r
                        const float *gtemb, float *dgtemb, const float *dy, float *dx, int B,
                        unet_scratch *sc);
 
-/* Fused GroupNorm -> GELU (unet_gngelu.c): out (B, C, S) = GELU(GN(inp)), caching
- * mean, rstd (B, G). Backward overwrites dout with dL/dGN-output and ADDS dinp,
- * dweight, dbias; part holds 2*B*C doubles. */
+/* Fused GroupNorm -> GELU [-> Dropout] (unet_gngelu.c): out (B, C, S) =
+ * GELU(GN(inp)), caching mean, rstd (B, G); with drop != NULL times
+ * tdl_dropout_mask(N = B*C*S, p, drop)'s mask (drop is not advanced), and
+ * with keep != NULL the mask as bytes keep (B, C, S) (1: kept). _add
+ * first adds cadd (B, C) to inp (B, C, S) over S, in place. Backward
+ * overwrites dout with dL/dGN-output (dout times the same mask first: from
+ * keep when not NULL, else drawn again from drop), ADDS
+ * (acc) or writes (!acc) dinp, ADDS dweight, dbias; with !acc, dsum (B, C) if
+ * not NULL gets the sums over S of dinp; part holds 2*B*C doubles. */
 void unet_gn_gelu_forward(float *out, float *mean, float *rstd, const float *inp,
-                          const float *weight, const float *bias, int B, int C, int S, int G);
-void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dout,
+                          const float *weight, const float *bias, int B, int C, int S, int G,
+                          const tdl_rng *drop, float p, uint8_t *keep);
+void unet_gn_gelu_forward_add(float *out, float *mean, float *rstd, float *inp, const float *cadd,
+                              const float *weight, const float *bias, int B, int C, int S, int G,
+                              const tdl_rng *drop, float p, uint8_t *keep);
+void unet_gn_gelu_backward(float *dinp, float *dweight, float *dbias, float *dsum, float *dout,
                            const float *inp, const float *weight, const float *bias,
                            const float *mean, const float *rstd, double *part, int B, int C,
-                           int S, int G);
+                           int S, int G, const tdl_rng *drop, float p, const uint8_t *keep,
+                           int acc);
+
+/* unet_ops.c: x (n) = 0; y (n) += x (n); over the threads for large n. */
+void unet_zero(float *x, size_t n);
+void unet_add(float *restrict y, const float *restrict x, size_t n);
 
 /* A conv3x3 (padding 1, stride s) or conv1x1 shape. */
 tdl_conv2d_shape unet_conv_shape(int B, int C, int H, int W, int OC, int K, int stride);

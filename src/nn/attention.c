@@ -10,13 +10,70 @@
  *   dq  += scale * k dS^T                      dk += scale * q dS
  * Images are spread over OpenMP threads (sgemm single-threaded inside); with
  * a single image the sgemms use every thread. Results do not depend on the
- * thread count. */
+ * thread count.
+ *
+ * The row loops (softmax, its backward) are most of attention's time outside
+ * the sgemms: they vectorise, with fast_exp (fast_exp.h, relative error 6e-9)
+ * for expf and the row sums in double (vector lanes, then the lanes added:
+ * the order depends on the instruction set picked at load time, not on the
+ * thread count). */
+/* The selects of fast_exp vectorise only when GCC may assume that
+ * floating-point operations do not trap (tdl never enables FP exceptions);
+ * this changes no result (no reassociation, contraction or NaN assumptions). */
+#pragma GCC optimize("no-trapping-math")
+
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
 
+#include "fast_exp.h"
 #include "tdl/nn.h"
 #include "tdl/status.h"
+
+/* The row loops are compiled for AVX-512, AVX2 and the baseline, picked at
+ * load time (GCC function multiversioning; the library is built without
+ * -march). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(TDL_NO_CLONES)
+#define ATT_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), noinline))
+#else
+#define ATT_CLONES
+#endif
+
+// a (N, N): each row replaced by its softmax.
+ATT_CLONES
+static void softmax_rows(float *a, int N) {
+    for (int i = 0; i < N; i++) {
+        float *row = a + (size_t)i * N;
+        float mx = row[0];
+#pragma omp simd reduction(max : mx)
+        for (int j = 1; j < N; j++) mx = row[j] > mx ? row[j] : mx;
+        double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+        for (int j = 0; j < N; j++) {
+            const float e = fast_exp(row[j] - mx);
+            row[j] = e;
+            sum += e;
+        }
+        const float inv = (float)(1.0 / sum);
+#pragma omp simd
+        for (int j = 0; j < N; j++) row[j] *= inv;
+    }
+}
+
+// ds (N, N) = datt on entry, dS = att * (datt - rowsum(datt * att)) on return; a (N, N) = att.
+ATT_CLONES
+static void softmax_rows_backward(float *ds, const float *a, int N) {
+    for (int i = 0; i < N; i++) {
+        float *d = ds + (size_t)i * N;
+        const float *ar = a + (size_t)i * N;
+        double dot = 0.0;
+#pragma omp simd reduction(+ : dot)
+        for (int j = 0; j < N; j++) dot += (double)d[j] * ar[j];
+        const float fdot = (float)dot;
+#pragma omp simd
+        for (int j = 0; j < N; j++) d[j] = ar[j] * (d[j] - fdot);
+    }
+}
 
 static int att_slots(int B, int threads) {
     if (threads < 1) threads = 1;
@@ -37,18 +94,7 @@ void tdl_attention_forward(float *out, float *att, const float *q, const float *
         float *a = att + b * nn;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, N, C, scale, qb, N, kb, N, 0.0f,
                     a, N);
-        for (int i = 0; i < N; i++) {
-            float *row = a + (size_t)i * N;
-            float mx = row[0];
-            for (int j = 1; j < N; j++) mx = row[j] > mx ? row[j] : mx;
-            double sum = 0.0;
-            for (int j = 0; j < N; j++) {
-                row[j] = expf(row[j] - mx);
-                sum += row[j];
-            }
-            const float inv = (float)(1.0 / sum);
-            for (int j = 0; j < N; j++) row[j] *= inv;
-        }
+        softmax_rows(a, N);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, N, N, 1.0f, vb, N, a, N, 0.0f,
                     out + b * cn, N);
     }
@@ -81,14 +127,7 @@ void tdl_attention_backward(float *dq, float *dk, float *dv, const float *dout,
         float *ds = scratch + (size_t)omp_get_thread_num() * nn; // datt, then dS in place
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, N, C, 1.0f, dy, N, v + b * cn, N,
                     0.0f, ds, N);
-        for (int i = 0; i < N; i++) {
-            float *d = ds + (size_t)i * N;
-            const float *ar = a + (size_t)i * N;
-            double dot = 0.0;
-            for (int j = 0; j < N; j++) dot += (double)d[j] * ar[j];
-            const float fdot = (float)dot;
-            for (int j = 0; j < N; j++) d[j] = ar[j] * (d[j] - fdot);
-        }
+        softmax_rows_backward(ds, a, N);
         if (dq)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, N, N, scale, k + b * cn, N, ds,
                         N, 1.0f, dq + b * cn, N);
