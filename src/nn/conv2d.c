@@ -19,8 +19,11 @@
  */
 #include <cblas.h>
 #include <omp.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "conv2d_winograd.h"
 #include "tdl/nn.h"
 #include "tdl/status.h"
 
@@ -59,7 +62,7 @@ static size_t slot_floats(const tdl_conv2d_shape *s) {
     return (is_pointwise(s) ? 0 : CK * Q) + (size_t)s->OC * CK;
 }
 
-size_t tdl_conv2d_work_floats(const tdl_conv2d_shape *s, int threads) {
+size_t conv2d_im2col_work_floats(const tdl_conv2d_shape *s, int threads) {
     check_shape(s);
     return (size_t)conv_slots(s, threads) * slot_floats(s);
 }
@@ -123,7 +126,11 @@ static void col2im_add(float *dx, const float *dcol, const tdl_conv2d_shape *s, 
                     if (ih < 0 || ih >= H) continue;
                     const float *r = row + (size_t)oh * OW;
                     float *dxr = dxc + (size_t)ih * W - P + kj;
-                    for (int ow = lo; ow < hi; ow++) dxr[(size_t)ow * S] += r[ow];
+                    if (S == 1) {
+                        for (int ow = lo; ow < hi; ow++) dxr[ow] += r[ow];
+                    } else {
+                        for (int ow = lo; ow < hi; ow++) dxr[(size_t)ow * S] += r[ow];
+                    }
                 }
             }
         }
@@ -131,8 +138,8 @@ static void col2im_add(float *dx, const float *dcol, const tdl_conv2d_shape *s, 
 }
 
 // out (B, OC, OH, OW), inp (B, C, H, W), weight (OC, C, K, K), bias (OC) or NULL,
-// work: tdl_conv2d_work_floats(s, omp_get_max_threads()) floats.
-void tdl_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
+// work: conv2d_im2col_work_floats(s, omp_get_max_threads()) floats.
+void conv2d_im2col_forward(float *out, const float *inp, const float *weight, const float *bias,
                         const tdl_conv2d_shape *s, float *work) {
     TDL_ASSERT(out && inp && weight, "NULL argument");
     check_shape(s);
@@ -165,11 +172,10 @@ void tdl_conv2d_forward(float *out, const float *inp, const float *weight, const
     }
 }
 
-// dinp (B, C, H, W), dweight (OC, C, K, K), dbias (OC), each may be NULL;
+// dinp (B, C, H, W), dweight (OC, C, K, K), each may be NULL;
 // dout (B, OC, OH, OW), inp (B, C, H, W), weight (OC, C, K, K).
-void tdl_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                         const float *inp, const float *weight, const tdl_conv2d_shape *s,
-                         float *work) {
+void conv2d_im2col_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                            const float *weight, const tdl_conv2d_shape *s, float *work) {
     TDL_ASSERT(dout && inp && weight, "NULL argument");
     check_shape(s);
     const int OH = tdl_conv2d_out_h(s), OW = tdl_conv2d_out_w(s);
@@ -181,17 +187,6 @@ void tdl_conv2d_backward(float *dinp, float *dweight, float *dbias, const float 
     const size_t slot = slot_floats(s);
     const size_t colsz = pointwise ? 0 : (size_t)CK * Q;
 
-    if (dbias) {
-#pragma omp parallel for schedule(static)
-        for (int oc = 0; oc < OC; oc++) {
-            double acc = 0.0;
-            for (int b = 0; b < B; b++) {
-                const float *d = dout + ((size_t)b * OC + oc) * Q;
-                for (int q = 0; q < Q; q++) acc += d[q];
-            }
-            dbias[oc] += (float)acc;
-        }
-    }
     if (!dinp && !dweight) return;
 
     // Slot t handles images [t*B/slots, (t+1)*B/slots): a fixed split, so the
@@ -239,4 +234,69 @@ void tdl_conv2d_backward(float *dinp, float *dweight, float *dbias, const float 
             }
         }
     }
+}
+
+// dbias (OC) += sum over b, q of dout (B, OC, Q): each row summed in eight
+// float lanes (vectorisable), the rows added in double in image order.
+static void dbias_add(float *dbias, const float *dout, int B, int OC, int Q) {
+#pragma omp parallel for schedule(static)
+    for (int oc = 0; oc < OC; oc++) {
+        double acc = 0.0;
+        for (int b = 0; b < B; b++) {
+            const float *d = dout + ((size_t)b * OC + oc) * Q; // (Q)
+            float lane[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+            int q = 0;
+            for (; q + 8 <= Q; q += 8)
+                for (int l = 0; l < 8; l++) lane[l] += d[q + l];
+            float rest = 0.0f;
+            for (; q < Q; q++) rest += d[q];
+            acc += (double)(((lane[0] + lane[4]) + (lane[1] + lane[5])) +
+                            ((lane[2] + lane[6]) + (lane[3] + lane[7])) + rest);
+        }
+        dbias[oc] += (float)acc;
+    }
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+// TDL_CONV_IM2COL set (and not "0") forces the im2col path; read once.
+static int force_im2col(void) {
+    static atomic_int flag = -1;
+    int f = atomic_load(&flag);
+    if (f < 0) {
+        const char *e = getenv("TDL_CONV_IM2COL");
+        f = e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
+        atomic_store(&flag, f);
+    }
+    return f;
+}
+
+// Winograd F(2x2, 3x3) for 3x3 stride-1 "same" convolutions where it is
+// faster than im2col (bench_conv2d): not for one input or output channel.
+static int use_winograd(const tdl_conv2d_shape *s) {
+    return conv2d_wino_supports(s) && s->C >= 4 && s->OC >= 4 && !force_im2col();
+}
+
+size_t tdl_conv2d_work_floats(const tdl_conv2d_shape *s, int threads) {
+    check_shape(s);
+    return use_winograd(s) ? conv2d_wino_work_floats(s, threads)
+                           : conv2d_im2col_work_floats(s, threads);
+}
+
+void tdl_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
+                        const tdl_conv2d_shape *s, float *work) {
+    check_shape(s);
+    if (use_winograd(s)) conv2d_wino_forward(out, inp, weight, bias, s, work);
+    else conv2d_im2col_forward(out, inp, weight, bias, s, work);
+}
+
+void tdl_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                         const float *inp, const float *weight, const tdl_conv2d_shape *s,
+                         float *work) {
+    TDL_ASSERT(dout && inp && weight, "NULL argument");
+    check_shape(s);
+    if (dbias) dbias_add(dbias, dout, s->B, s->OC, tdl_conv2d_out_h(s) * tdl_conv2d_out_w(s));
+    if (!dinp && !dweight) return;
+    if (use_winograd(s)) conv2d_wino_backward(dinp, dweight, dout, inp, weight, s, work);
+    else conv2d_im2col_backward(dinp, dweight, dout, inp, weight, s, work);
 }
