@@ -119,7 +119,10 @@ static wblock block_of(const wplan *p, const tdl_conv2d_shape *s, int k) {
 
 /* Per-slot floats: V (16, C, T), M (16, OC, T), a dU partial (16, OC, C) and
  * the tile-row scratch. */
-static size_t scratch_floats(const wplan *p) { return round16((size_t)32 * (p->tW + 2)); }
+static size_t scratch_floats(const wplan *p) {
+    const size_t R = (size_t)p->rpb, L = (size_t)2 * p->tW + 2;
+    return round16(10 * R * L + 2 * (R + 1) * L + 4 * (size_t)(p->tW + 1));
+}
 
 static size_t slot_floats(const tdl_conv2d_shape *s, const wplan *p) {
     return round16((size_t)NXI * s->C * p->T) + round16((size_t)NXI * s->OC * p->T) +
@@ -201,56 +204,105 @@ static void weight_transform_adjoint(float *dweight, const float *dU, int OC, in
     }
 }
 
-/* Splits input row xr (W) at the tile grid: e[k] = x[2k-1], o[k] = x[2k] for
- * k = 0..tW, zero outside [0, W). */
-static void split_row(float *e, float *o, const float *xr, int W, int tW) {
+/* The transforms work on one image and channel at a time. An input row is
+ * split at the tile grid into e[k] = x[2k-1] and o[k] = x[2k], k = 0..tW
+ * (zero outside the image), stored as one padded row [e | o] of L = 2tW + 2
+ * floats; the padded rows 2q (input row 2q-1) and 2q+1 (input row 2q) of the
+ * block go to Pe and Po, so that every tile row ti reads Pe and Po rows ti
+ * and ti+1. Row transforms then run as long unit-stride loops over whole
+ * blocks of rows, column transforms as loops over the tiles of a row. The
+ * loops sit in small functions with restrict arguments so that they
+ * vectorise. */
+
+/* Padded row [e | o] (L) from input row xr (W), or zeros when xr is NULL. */
+static void split_row(float *restrict eo, const float *restrict xr, int W, int tW) {
+    float *restrict e = eo, *restrict o = eo + tW + 1;
+    if (!xr) {
+        memset(eo, 0, (size_t)(2 * tW + 2) * sizeof(float));
+        return;
+    }
+    const int ne = W / 2, no = (W + 1) / 2; /* e[1..ne], o[0..no-1] inside the image */
     e[0] = 0.0f;
-    for (int k = 1; k <= tW; k++) e[k] = 2 * k - 1 < W ? xr[2 * k - 1] : 0.0f;
-    for (int k = 0; k <= tW; k++) o[k] = 2 * k < W ? xr[2 * k] : 0.0f;
+    for (int k = 1; k <= ne; k++) e[k] = xr[2 * k - 1];
+    for (int k = ne + 1; k <= tW; k++) e[k] = 0.0f;
+    for (int k = 0; k < no; k++) o[k] = xr[2 * k];
+    for (int k = no; k <= tW; k++) o[k] = 0.0f;
+}
+
+/* B^T applied across four rows (or columns) a, b, c, d: n elements. */
+static void bt4(float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
+                const float *restrict a, const float *restrict b, const float *restrict c,
+                const float *restrict d, int n) {
+    for (int k = 0; k < n; k++) {
+        y0[k] = a[k] - c[k];
+        y1[k] = b[k] + c[k];
+        y2[k] = c[k] - b[k];
+        y3[k] = b[k] - d[k];
+    }
 }
 
 /* V (16, C, T) columns of block bl from inp (B, C, H, W), channels [c0, c1). */
 static void input_transform(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
                             const wplan *p, wblock bl, int c0, int c1, float *scr) {
-    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
-    const size_t xs = (size_t)C * T;
-    float *e = scr, *o = scr + (tW + 2), *h = scr + 2 * (tW + 2); /* h (4 rows, 4, tW) */
+    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 2 * tW + 2;
+    const size_t xs = (size_t)C * T, nu = (size_t)nr * L;
+    float *Pe = scr, *Po = Pe + (size_t)(nr + 1) * L; /* (nr + 1, L) each */
+    float *u = Po + (size_t)(nr + 1) * L;              /* (4, nr, L) */
     for (int c = c0; c < c1; c++) {
         for (int b = bl.b0; b < bl.b1; b++) {
             const float *xc = inp + ((size_t)b * C + c) * H * W; /* (H, W) */
-            for (int ti = bl.r0; ti < bl.r1; ti++) {
-                for (int r = 0; r < 4; r++) {
-                    float *h0 = h + (size_t)(4 * r) * tW, *h1 = h0 + tW, *h2 = h1 + tW,
-                          *h3 = h2 + tW;
-                    const int ih = 2 * ti - 1 + r;
-                    if (ih < 0 || ih >= H) {
-                        memset(h0, 0, (size_t)4 * tW * sizeof(float));
-                        continue;
-                    }
-                    split_row(e, o, xc + (size_t)ih * W, W, tW);
-                    for (int k = 0; k < tW; k++) {
-                        h0[k] = e[k] - e[k + 1];
-                        h1[k] = o[k] + e[k + 1];
-                        h2[k] = e[k + 1] - o[k];
-                        h3[k] = o[k] - o[k + 1];
-                    }
-                }
-                float *v = V + (size_t)c * T + ((size_t)(b - bl.b0) * nr + (ti - bl.r0)) * tW;
-                for (int j = 0; j < 4; j++) {
-                    const float *g0 = h + (size_t)j * tW, *g1 = h + (size_t)(4 + j) * tW,
-                                *g2 = h + (size_t)(8 + j) * tW, *g3 = h + (size_t)(12 + j) * tW;
-                    float *v0 = v + (size_t)j * xs, *v1 = v + (size_t)(4 + j) * xs,
-                          *v2 = v + (size_t)(8 + j) * xs, *v3 = v + (size_t)(12 + j) * xs;
-                    for (int k = 0; k < tW; k++) {
-                        v0[k] = g0[k] - g2[k];
-                        v1[k] = g1[k] + g2[k];
-                        v2[k] = g2[k] - g1[k];
-                        v3[k] = g1[k] - g3[k];
-                    }
+            for (int q = 0; q <= nr; q++) {
+                const int ie = 2 * (bl.r0 + q) - 1, io = ie + 1;
+                split_row(Pe + (size_t)q * L, ie >= 0 && ie < H ? xc + (size_t)ie * W : NULL, W,
+                          tW);
+                split_row(Po + (size_t)q * L, io < H ? xc + (size_t)io * W : NULL, W, tW);
+            }
+            /* rows: u_i = (B^T d)_i for every tile row at once */
+            bt4(u, u + nu, u + 2 * nu, u + 3 * nu, Pe, Po, Pe + L, Po + L, (int)nu);
+            /* columns: V_ij = (u_i B)_j */
+            float *v = V + (size_t)c * T + (size_t)(b - bl.b0) * nr * tW;
+            for (int i = 0; i < 4; i++) {
+                for (int q = 0; q < nr; q++) {
+                    const float *ue = u + i * nu + (size_t)q * L, *uo = ue + tW + 1;
+                    float *vq = v + (size_t)q * tW;
+                    bt4(vq + (size_t)(4 * i) * xs, vq + (size_t)(4 * i + 1) * xs,
+                        vq + (size_t)(4 * i + 2) * xs, vq + (size_t)(4 * i + 3) * xs, ue, uo,
+                        ue + 1, uo + 1, tW);
                 }
             }
         }
     }
+}
+
+/* The adjoint of bt4 for n elements: with y_i given, a..d receive
+ * a = y0, b = y1 - y2 + y3, c = y1 + y2 - y0, d = -y3 split as first (a, b at
+ * k) and second (c, d at k, added at k + 1 by the caller): f = (a, b), g = (c, d). */
+static void bt4_adjoint(float *restrict fa, float *restrict fb, float *restrict gc,
+                        float *restrict gd, const float *restrict y0, const float *restrict y1,
+                        const float *restrict y2, const float *restrict y3, int n) {
+    for (int k = 0; k < n; k++) {
+        fa[k] = y0[k];
+        fb[k] = y1[k] - y2[k] + y3[k];
+        gc[k] = y1[k] + y2[k] - y0[k];
+        gd[k] = -y3[k];
+    }
+}
+
+/* x[k] = f[k] + g[k - sh] for k = 0 .. n + sh - 1, where f is zero from n on
+ * and g is zero before 0: the adjoint's "add the next tile's share". */
+static void shift_add(float *restrict x, const float *restrict f, const float *restrict g, int n,
+                      int sh) {
+    for (int k = 0; k < sh; k++) x[k] = f[k];
+    for (int k = sh; k < n; k++) x[k] = f[k] + g[k - sh];
+    for (int k = n; k < n + sh; k++) x[k] = g[k - sh];
+}
+
+/* dinp row dxr (W) += padded row [de | do] (L). */
+static void add_split_row(float *restrict dxr, const float *restrict eo, int W, int tW) {
+    const float *restrict e = eo, *restrict o = eo + tW + 1;
+    const int ne = W / 2, no = (W + 1) / 2;
+    for (int k = 1; k <= ne; k++) dxr[2 * k - 1] += e[k];
+    for (int k = 0; k < no; k++) dxr[2 * k] += o[k];
 }
 
 /* dinp (B, C, H, W) += B dV B^T of every tile of block bl, dV (16, C, T),
@@ -258,48 +310,61 @@ static void input_transform(float *V, int T, const float *inp, const tdl_conv2d_
 static void input_transform_adjoint(float *dinp, const float *dV, int T,
                                     const tdl_conv2d_shape *s, const wplan *p, wblock bl,
                                     int c0, int c1, float *scr) {
-    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
-    const size_t xs = (size_t)C * T;
-    float *de = scr, *dd = scr + (tW + 2), *h = scr + 2 * (tW + 2); /* h (4 rows, 4, tW) */
+    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 2 * tW + 2;
+    const size_t xs = (size_t)C * T, nu = (size_t)nr * L;
+    float *du = scr;                             /* (4, nr, L): d of u_i */
+    float *f = du + 4 * nu, *g = f + 2 * nu;      /* (2, nr, L) each */
+    float *dP = g + 2 * nu;                       /* (2, nr + 1, L): dPe, dPo */
+    float *cw = dP + (size_t)2 * (nr + 1) * L;    /* (4, tW + 1) */
     for (int c = c0; c < c1; c++) {
         for (int b = bl.b0; b < bl.b1; b++) {
+            const float *v = dV + (size_t)c * T + (size_t)(b - bl.b0) * nr * tW;
+            /* columns: du_i (padded rows [de | do]) from dV_ij */
+            for (int i = 0; i < 4; i++) {
+                for (int q = 0; q < nr; q++) {
+                    const float *vq = v + (size_t)q * tW;
+                    bt4_adjoint(cw, cw + (tW + 1), cw + 2 * (tW + 1), cw + 3 * (tW + 1),
+                                vq + (size_t)(4 * i) * xs, vq + (size_t)(4 * i + 1) * xs,
+                                vq + (size_t)(4 * i + 2) * xs, vq + (size_t)(4 * i + 3) * xs, tW);
+                    float *de = du + i * nu + (size_t)q * L, *dd = de + tW + 1;
+                    shift_add(de, cw, cw + 2 * (tW + 1), tW, 1);
+                    shift_add(dd, cw + (tW + 1), cw + 3 * (tW + 1), tW, 1);
+                }
+            }
+            /* rows: dPe, dPo from du_i, over all tile rows at once */
+            bt4_adjoint(f, f + nu, g, g + nu, du, du + nu, du + 2 * nu, du + 3 * nu, (int)nu);
+            float *dPe = dP, *dPo = dP + (size_t)(nr + 1) * L;
+            shift_add(dPe, f, g, (int)nu, L);
+            shift_add(dPo, f + nu, g + nu, (int)nu, L);
             float *dxc = dinp + ((size_t)b * C + c) * H * W; /* (H, W) */
-            for (int ti = bl.r0; ti < bl.r1; ti++) {
-                const float *v = dV + (size_t)c * T + ((size_t)(b - bl.b0) * nr + (ti - bl.r0)) * tW;
-                /* rows: dh_r = sum_i B^T[i][r] dV_i */
-                for (int j = 0; j < 4; j++) {
-                    const float *v0 = v + (size_t)j * xs, *v1 = v + (size_t)(4 + j) * xs,
-                                *v2 = v + (size_t)(8 + j) * xs, *v3 = v + (size_t)(12 + j) * xs;
-                    float *g0 = h + (size_t)j * tW, *g1 = h + (size_t)(4 + j) * tW,
-                          *g2 = h + (size_t)(8 + j) * tW, *g3 = h + (size_t)(12 + j) * tW;
-                    for (int k = 0; k < tW; k++) {
-                        g0[k] = v0[k];
-                        g1[k] = v1[k] - v2[k] + v3[k];
-                        g2[k] = v1[k] + v2[k] - v0[k];
-                        g3[k] = -v3[k];
-                    }
-                }
-                for (int r = 0; r < 4; r++) {
-                    const int ih = 2 * ti - 1 + r;
-                    if (ih < 0 || ih >= H) continue;
-                    const float *h0 = h + (size_t)(4 * r) * tW, *h1 = h0 + tW, *h2 = h1 + tW,
-                                *h3 = h2 + tW;
-                    /* columns 2k-1 (de[k]) and 2k (dd[k]), k = 0..tW */
-                    de[0] = h0[0];
-                    dd[0] = h1[0] - h2[0] + h3[0];
-                    for (int k = 1; k < tW; k++) {
-                        de[k] = h0[k] + (h1[k - 1] + h2[k - 1] - h0[k - 1]);
-                        dd[k] = (h1[k] - h2[k] + h3[k]) - h3[k - 1];
-                    }
-                    de[tW] = h1[tW - 1] + h2[tW - 1] - h0[tW - 1];
-                    dd[tW] = -h3[tW - 1];
-                    float *dxr = dxc + (size_t)ih * W;
-                    for (int k = 1; k <= tW && 2 * k - 1 < W; k++) dxr[2 * k - 1] += de[k];
-                    for (int k = 0; k <= tW && 2 * k < W; k++) dxr[2 * k] += dd[k];
-                }
+            for (int q = 0; q <= nr; q++) {
+                const int ie = 2 * (bl.r0 + q) - 1, io = ie + 1;
+                if (ie >= 0 && ie < H) add_split_row(dxc + (size_t)ie * W, dPe + (size_t)q * L, W, tW);
+                if (io < H) add_split_row(dxc + (size_t)io * W, dPo + (size_t)q * L, W, tW);
             }
         }
     }
+}
+
+/* A^T applied across four rows a, b, c, d: y0 = a + b + c, y1 = b - c - d. */
+static void at4(float *restrict y0, float *restrict y1, const float *restrict a,
+                const float *restrict b, const float *restrict c, const float *restrict d, int n) {
+    for (int k = 0; k < n; k++) {
+        y0[k] = a[k] + b[k] + c[k];
+        y1[k] = b[k] - c[k] - d[k];
+    }
+}
+
+/* Output row yr (W) from the four column sums of its tiles: yr[2k] and
+ * yr[2k+1] from at4 of (a, b, c, d)[k], plus bias bb. */
+static void out_row(float *restrict yr, const float *restrict a, const float *restrict b,
+                    const float *restrict c, const float *restrict d, float bb, int W) {
+    const int full = W / 2; /* tiles with both output columns inside */
+    for (int k = 0; k < full; k++) {
+        yr[2 * k] = (a[k] + b[k] + c[k]) + bb;
+        yr[2 * k + 1] = (b[k] - c[k] - d[k]) + bb;
+    }
+    if (2 * full < W) yr[2 * full] = (a[full] + b[full] + c[full]) + bb;
 }
 
 /* out (B, OC, H, W) of block bl from M (16, OC, T): A^T m A + bias; output
@@ -308,36 +373,51 @@ static void output_transform(float *out, const float *M, int T, const float *bia
                              const tdl_conv2d_shape *s, const wplan *p, wblock bl, int o0, int o1,
                              float *scr) {
     const int OC = s->OC, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
-    const size_t xs = (size_t)OC * T;
-    const int full = W / 2; /* tiles with both output columns inside */
-    float *z = scr;         /* z (2, 4, tW): A^T applied down the columns */
+    const size_t xs = (size_t)OC * T, nt = (size_t)nr * tW;
+    float *z = scr; /* (2, 4, nr * tW): A^T down the columns of every tile */
     for (int oc = o0; oc < o1; oc++) {
         const float bb = bias ? bias[oc] : 0.0f;
         for (int b = bl.b0; b < bl.b1; b++) {
             float *yc = out + ((size_t)b * OC + oc) * H * W; /* (H, W) */
-            for (int ti = bl.r0; ti < bl.r1; ti++) {
-                const float *m = M + (size_t)oc * T + ((size_t)(b - bl.b0) * nr + (ti - bl.r0)) * tW;
-                for (int j = 0; j < 4; j++) {
-                    const float *m0 = m + (size_t)j * xs, *m1 = m + (size_t)(4 + j) * xs,
-                                *m2 = m + (size_t)(8 + j) * xs, *m3 = m + (size_t)(12 + j) * xs;
-                    float *z0 = z + (size_t)j * tW, *z1 = z + (size_t)(4 + j) * tW;
-                    for (int k = 0; k < tW; k++) {
-                        z0[k] = m0[k] + m1[k] + m2[k];
-                        z1[k] = m1[k] - m2[k] - m3[k];
-                    }
-                }
-                for (int a = 0; a < 2 && 2 * ti + a < H; a++) {
-                    const float *z0 = z + (size_t)(4 * a) * tW, *z1 = z0 + tW, *z2 = z1 + tW,
-                                *z3 = z2 + tW;
-                    float *yr = yc + (size_t)(2 * ti + a) * W;
-                    for (int k = 0; k < full; k++) {
-                        yr[2 * k] = (z0[k] + z1[k] + z2[k]) + bb;
-                        yr[2 * k + 1] = (z1[k] - z2[k] - z3[k]) + bb;
-                    }
-                    if (full < tW) yr[2 * full] = (z0[full] + z1[full] + z2[full]) + bb;
+            const float *m = M + (size_t)oc * T + (size_t)(b - bl.b0) * nt;
+            for (int j = 0; j < 4; j++)
+                at4(z + j * nt, z + (4 + j) * nt, m + (size_t)j * xs, m + (size_t)(4 + j) * xs,
+                    m + (size_t)(8 + j) * xs, m + (size_t)(12 + j) * xs, (int)nt);
+            for (int q = 0; q < nr; q++) {
+                for (int a = 0; a < 2; a++) {
+                    const int oh = 2 * (bl.r0 + q) + a;
+                    if (oh >= H) break;
+                    const float *za = z + (size_t)(4 * a) * nt + (size_t)q * tW;
+                    out_row(yc + (size_t)oh * W, za, za + nt, za + 2 * nt, za + 3 * nt, bb, W);
                 }
             }
         }
+    }
+}
+
+/* The adjoint of at4: a = y0, b = y0 + y1, c = y0 - y1, d = -y1. */
+static void at4_adjoint(float *restrict a, float *restrict b, float *restrict c,
+                        float *restrict d, const float *restrict y0, const float *restrict y1,
+                        int n) {
+    for (int k = 0; k < n; k++) {
+        a[k] = y0[k];
+        b[k] = y0[k] + y1[k];
+        c[k] = y0[k] - y1[k];
+        d[k] = -y1[k];
+    }
+}
+
+/* Splits dout row dyr (W) into even and odd columns pe, po (tW), zero past W. */
+static void split_out_row(float *restrict pe, float *restrict po, const float *restrict dyr,
+                          int W, int tW) {
+    const int full = W / 2;
+    for (int k = 0; k < full; k++) {
+        pe[k] = dyr[2 * k];
+        po[k] = dyr[2 * k + 1];
+    }
+    if (full < tW) {
+        pe[full] = dyr[2 * full];
+        po[full] = 0.0f;
     }
 }
 
@@ -347,43 +427,28 @@ static void output_transform_adjoint(float *dM, int T, const float *dout,
                                      const tdl_conv2d_shape *s, const wplan *p, wblock bl,
                                      int o0, int o1, float *scr) {
     const int OC = s->OC, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
-    const size_t xs = (size_t)OC * T;
-    float *pe = scr, *po = scr + (tW + 2), *z = scr + 2 * (tW + 2); /* z (2, 4, tW) */
+    const size_t xs = (size_t)OC * T, nt = (size_t)nr * tW;
+    float *z = scr;                         /* (2, 4, nr * tW): A dY per output row */
+    float *pe = z + 8 * nt, *po = pe + tW; /* (tW) each */
     for (int oc = o0; oc < o1; oc++) {
         for (int b = bl.b0; b < bl.b1; b++) {
             const float *dyc = dout + ((size_t)b * OC + oc) * H * W; /* (H, W) */
-            for (int ti = bl.r0; ti < bl.r1; ti++) {
+            for (int q = 0; q < nr; q++) {
                 for (int a = 0; a < 2; a++) {
-                    float *z0 = z + (size_t)(4 * a) * tW, *z1 = z0 + tW, *z2 = z1 + tW,
-                          *z3 = z2 + tW;
-                    const int oh = 2 * ti + a;
+                    float *za = z + (size_t)(4 * a) * nt + (size_t)q * tW;
+                    const int oh = 2 * (bl.r0 + q) + a;
                     if (oh >= H) {
-                        memset(z0, 0, (size_t)4 * tW * sizeof(float));
+                        for (int j = 0; j < 4; j++) memset(za + j * nt, 0, (size_t)tW * sizeof(float));
                         continue;
                     }
-                    const float *dyr = dyc + (size_t)oh * W;
-                    for (int k = 0; k < tW; k++) pe[k] = dyr[2 * k];
-                    for (int k = 0; k < tW; k++) po[k] = 2 * k + 1 < W ? dyr[2 * k + 1] : 0.0f;
-                    for (int k = 0; k < tW; k++) {
-                        z0[k] = pe[k];
-                        z1[k] = pe[k] + po[k];
-                        z2[k] = pe[k] - po[k];
-                        z3[k] = -po[k];
-                    }
-                }
-                float *m = dM + (size_t)oc * T + ((size_t)(b - bl.b0) * nr + (ti - bl.r0)) * tW;
-                for (int j = 0; j < 4; j++) {
-                    const float *y0 = z + (size_t)j * tW, *y1 = z + (size_t)(4 + j) * tW;
-                    float *m0 = m + (size_t)j * xs, *m1 = m + (size_t)(4 + j) * xs,
-                          *m2 = m + (size_t)(8 + j) * xs, *m3 = m + (size_t)(12 + j) * xs;
-                    for (int k = 0; k < tW; k++) {
-                        m0[k] = y0[k];
-                        m1[k] = y0[k] + y1[k];
-                        m2[k] = y0[k] - y1[k];
-                        m3[k] = -y1[k];
-                    }
+                    split_out_row(pe, po, dyc + (size_t)oh * W, W, tW);
+                    at4_adjoint(za, za + nt, za + 2 * nt, za + 3 * nt, pe, po, tW);
                 }
             }
+            float *m = dM + (size_t)oc * T + (size_t)(b - bl.b0) * nt;
+            for (int j = 0; j < 4; j++)
+                at4_adjoint(m + (size_t)j * xs, m + (size_t)(4 + j) * xs, m + (size_t)(8 + j) * xs,
+                            m + (size_t)(12 + j) * xs, z + j * nt, z + (4 + j) * nt, (int)nt);
         }
     }
 }
