@@ -59,6 +59,7 @@ typedef struct {
     int threads;     /* OpenMP threads of the call */
     int team;        /* fewer blocks than threads: all threads work on each block */
     int slots;       /* block mode: threads that take blocks; team mode: 1 */
+    size_t xsU, xsV, xsM; /* floats between the 16 planes of U and dU, V, M */
 } wplan;
 
 /* A block: images [b0, b1), tile rows [r0, r1) of each. */
@@ -67,6 +68,12 @@ typedef struct {
 } wblock;
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* The stride of the 16 planes of an array of n floats per plane: a multiple
+ * of 1 KiB plus 64 bytes, so that the 16 rows that a transform writes at once
+ * fall into distinct cache sets (a multiple of 4 KiB would put them all into
+ * one set). */
+static size_t plane(size_t n) { return ((n + 255) & ~(size_t)255) + 16; }
 
 int conv2d_wino_supports(const tdl_conv2d_shape *s) { return s->K == 3 && s->S == 1 && s->P == 1; }
 
@@ -98,6 +105,9 @@ static wplan make_plan(const tdl_conv2d_shape *s, int threads) {
     p.threads = threads;
     p.team = p.nblk < threads;
     p.slots = p.team ? 1 : threads;
+    p.xsU = plane((size_t)s->OC * s->C);
+    p.xsV = plane((size_t)s->C * p.T);
+    p.xsM = plane((size_t)s->OC * p.T);
     return p;
 }
 
@@ -124,16 +134,15 @@ static size_t scratch_floats(const wplan *p) {
     return round16(10 * R * L + 2 * (R + 1) * L + 4 * (size_t)(p->tW + 1));
 }
 
-static size_t slot_floats(const tdl_conv2d_shape *s, const wplan *p) {
-    return round16((size_t)NXI * s->C * p->T) + round16((size_t)NXI * s->OC * p->T) +
-           round16((size_t)NXI * s->OC * s->C) + scratch_floats(p);
+static size_t slot_floats(const wplan *p) {
+    return NXI * (p->xsV + p->xsM + p->xsU) + scratch_floats(p);
 }
 
 /* U (16, OC, C) first, then the slots, then one scratch per thread for the
  * team mode. */
 size_t conv2d_wino_work_floats(const tdl_conv2d_shape *s, int threads) {
     const wplan p = make_plan(s, threads);
-    return round16((size_t)NXI * s->OC * s->C) + (size_t)p.slots * slot_floats(s, &p) +
+    return NXI * p.xsU + (size_t)p.slots * slot_floats(&p) +
            (size_t)p.threads * scratch_floats(&p);
 }
 
@@ -141,24 +150,23 @@ typedef struct {
     float *V, *M, *dU, *scr;
 } wslot;
 
-static wslot slot_at(float *work, const tdl_conv2d_shape *s, const wplan *p, int t) {
+static wslot slot_at(float *work, const wplan *p, int t) {
     wslot w;
-    float *base = work + round16((size_t)NXI * s->OC * s->C) + (size_t)t * slot_floats(s, p);
+    float *base = work + NXI * p->xsU + (size_t)t * slot_floats(p);
     w.V = base;
-    w.M = w.V + round16((size_t)NXI * s->C * p->T);
-    w.dU = w.M + round16((size_t)NXI * s->OC * p->T);
-    w.scr = w.dU + round16((size_t)NXI * s->OC * s->C);
+    w.M = w.V + NXI * p->xsV;
+    w.dU = w.M + NXI * p->xsM;
+    w.scr = w.dU + NXI * p->xsU;
     return w;
 }
 
-static float *team_scratch(float *work, const tdl_conv2d_shape *s, const wplan *p, int t) {
-    return work + round16((size_t)NXI * s->OC * s->C) + (size_t)p->slots * slot_floats(s, p) +
+static float *team_scratch(float *work, const wplan *p, int t) {
+    return work + NXI * p->xsU + (size_t)p->slots * slot_floats(p) +
            (size_t)t * scratch_floats(p);
 }
 
 /* U (16, OC, C) from weight (OC, C, 3, 3): U_(4i+j) = (G g G^T)_ij. */
-static void weight_transform(float *U, const float *weight, int OC, int C) {
-    const size_t xs = (size_t)OC * C;
+static void weight_transform(float *U, const float *weight, int OC, int C, size_t xs) {
 #pragma omp parallel for schedule(static)
     for (int oc = 0; oc < OC; oc++) {
         for (int c = 0; c < C; c++) {
@@ -182,9 +190,8 @@ static void weight_transform(float *U, const float *weight, int OC, int C) {
 }
 
 /* dweight (OC, C, 3, 3) += G^T dU G, dU (16, OC, C); pairs (oc, c) in [i0, i1). */
-static void weight_transform_adjoint(float *dweight, const float *dU, int OC, int C, size_t i0,
-                                     size_t i1) {
-    const size_t xs = (size_t)OC * C;
+static void weight_transform_adjoint(float *dweight, const float *dU, size_t i0,
+                                     size_t i1, size_t xs) {
     for (size_t n = i0; n < i1; n++) {
         const float *u = dU + n;
         float gu[4][3]; /* dU G */
@@ -245,7 +252,7 @@ static void bt4(float *restrict y0, float *restrict y1, float *restrict y2, floa
 static void input_transform(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
                             const wplan *p, wblock bl, int c0, int c1, float *scr) {
     const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 2 * tW + 2;
-    const size_t xs = (size_t)C * T, nu = (size_t)nr * L;
+    const size_t xs = p->xsV, nu = (size_t)nr * L;
     float *Pe = scr, *Po = Pe + (size_t)(nr + 1) * L; /* (nr + 1, L) each */
     float *u = Po + (size_t)(nr + 1) * L;              /* (4, nr, L) */
     for (int c = c0; c < c1; c++) {
@@ -311,7 +318,7 @@ static void input_transform_adjoint(float *dinp, const float *dV, int T,
                                     const tdl_conv2d_shape *s, const wplan *p, wblock bl,
                                     int c0, int c1, float *scr) {
     const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 2 * tW + 2;
-    const size_t xs = (size_t)C * T, nu = (size_t)nr * L;
+    const size_t xs = p->xsV, nu = (size_t)nr * L;
     float *du = scr;                             /* (4, nr, L): d of u_i */
     float *f = du + 4 * nu, *g = f + 2 * nu;      /* (2, nr, L) each */
     float *dP = g + 2 * nu;                       /* (2, nr + 1, L): dPe, dPo */
@@ -373,7 +380,7 @@ static void output_transform(float *out, const float *M, int T, const float *bia
                              const tdl_conv2d_shape *s, const wplan *p, wblock bl, int o0, int o1,
                              float *scr) {
     const int OC = s->OC, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
-    const size_t xs = (size_t)OC * T, nt = (size_t)nr * tW;
+    const size_t xs = p->xsM, nt = (size_t)nr * tW;
     float *z = scr; /* (2, 4, nr * tW): A^T down the columns of every tile */
     for (int oc = o0; oc < o1; oc++) {
         const float bb = bias ? bias[oc] : 0.0f;
@@ -427,7 +434,7 @@ static void output_transform_adjoint(float *dM, int T, const float *dout,
                                      const tdl_conv2d_shape *s, const wplan *p, wblock bl,
                                      int o0, int o1, float *scr) {
     const int OC = s->OC, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
-    const size_t xs = (size_t)OC * T, nt = (size_t)nr * tW;
+    const size_t xs = p->xsM, nt = (size_t)nr * tW;
     float *z = scr;                         /* (2, 4, nr * tW): A dY per output row */
     float *pe = z + 8 * nt, *po = pe + tW; /* (tW) each */
     for (int oc = o0; oc < o1; oc++) {
@@ -464,12 +471,12 @@ void conv2d_wino_forward(float *out, const float *inp, const float *weight, cons
     const wplan p = make_plan(s, omp_get_max_threads());
     const int C = s->C, OC = s->OC, T = p.T;
     float *U = work; /* (16, OC, C) */
-    weight_transform(U, weight, OC, C);
+    weight_transform(U, weight, OC, C, p.xsU);
     if (!p.team) {
         /* Block mode: each thread takes whole blocks. */
 #pragma omp parallel num_threads(p.slots) if (p.slots > 1)
         {
-            const wslot w = slot_at(work, s, &p, omp_get_thread_num());
+            const wslot w = slot_at(work, &p, omp_get_thread_num());
 #pragma omp for schedule(dynamic, 1)
             for (int k = 0; k < p.nblk; k++) {
                 const wblock bl = block_of(&p, s, k);
@@ -477,19 +484,19 @@ void conv2d_wino_forward(float *out, const float *inp, const float *weight, cons
                 input_transform(w.V, T, inp, s, &p, bl, 0, C, w.scr);
                 for (int xi = 0; xi < NXI; xi++)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, nt, C, 1.0f,
-                                U + (size_t)xi * OC * C, C, w.V + (size_t)xi * C * T, T, 0.0f,
-                                w.M + (size_t)xi * OC * T, T);
+                                U + xi * p.xsU, C, w.V + xi * p.xsV, T, 0.0f, w.M + xi * p.xsM,
+                                T);
                 output_transform(out, w.M, T, bias, s, &p, bl, 0, OC, w.scr);
             }
         }
         return;
     }
     /* Team mode: the threads split each block's channels and its 16 sgemms. */
-    const wslot w = slot_at(work, s, &p, 0);
+    const wslot w = slot_at(work, &p, 0);
 #pragma omp parallel num_threads(p.threads)
     {
         const int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        float *scr = team_scratch(work, s, &p, t);
+        float *scr = team_scratch(work, &p, t);
         for (int k = 0; k < p.nblk; k++) {
             const wblock bl = block_of(&p, s, k);
             const int nt = block_tiles(&p, bl);
@@ -497,8 +504,7 @@ void conv2d_wino_forward(float *out, const float *inp, const float *weight, cons
 #pragma omp barrier
             for (int xi = part(NXI, t, nth); xi < part(NXI, t + 1, nth); xi++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, nt, C, 1.0f,
-                            U + (size_t)xi * OC * C, C, w.V + (size_t)xi * C * T, T, 0.0f,
-                            w.M + (size_t)xi * OC * T, T);
+                            U + xi * p.xsU, C, w.V + xi * p.xsV, T, 0.0f, w.M + xi * p.xsM, T);
 #pragma omp barrier
             output_transform(out, w.M, T, bias, s, &p, bl, part(OC, t, nth), part(OC, t + 1, nth),
                              scr);
@@ -509,18 +515,18 @@ void conv2d_wino_forward(float *out, const float *inp, const float *weight, cons
 /* The 16 sgemms of a block's backward for xi in [x0, x1): dU += dM V^T into
  * dU (16, OC, C), then dV = U^T dM over V. */
 static void backward_sgemms(float *dU, float *V, const float *dM, const float *U, int nt,
-                            const tdl_conv2d_shape *s, int T, int x0, int x1, int want_dw,
-                            int want_dinp) {
-    const int C = s->C, OC = s->OC;
+                            const tdl_conv2d_shape *s, const wplan *p, int x0, int x1,
+                            int want_dw, int want_dinp) {
+    const int C = s->C, OC = s->OC, T = p->T;
     for (int xi = x0; xi < x1; xi++) {
-        const float *dMx = dM + (size_t)xi * OC * T; /* (OC, nt), stride T */
-        float *Vx = V + (size_t)xi * C * T;          /* (C, nt), stride T */
+        const float *dMx = dM + xi * p->xsM; /* (OC, nt), stride T */
+        float *Vx = V + xi * p->xsV;         /* (C, nt), stride T */
         if (want_dw)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, C, nt, 1.0f, dMx, T, Vx, T,
-                        1.0f, dU + (size_t)xi * OC * C, C);
+                        1.0f, dU + xi * p->xsU, C);
         if (want_dinp) /* dV overwrites V, which this xi no longer needs */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, nt, OC, 1.0f,
-                        U + (size_t)xi * OC * C, C, dMx, T, 0.0f, Vx, T);
+                        U + xi * p->xsU, C, dMx, T, 0.0f, Vx, T);
     }
 }
 
@@ -532,7 +538,7 @@ static void backward_block(float *dinp, const float *dout, const float *inp, con
     const int nt = block_tiles(p, bl);
     output_transform_adjoint(w.M, p->T, dout, s, p, bl, 0, s->OC, w.scr);
     if (want_dw) input_transform(w.V, p->T, inp, s, p, bl, 0, s->C, w.scr);
-    backward_sgemms(w.dU, w.V, w.M, U, nt, s, p->T, 0, NXI, want_dw, dinp != NULL);
+    backward_sgemms(w.dU, w.V, w.M, U, nt, s, p, 0, NXI, want_dw, dinp != NULL);
     if (dinp) input_transform_adjoint(dinp, w.V, p->T, s, p, bl, 0, s->C, w.scr);
 }
 
@@ -542,19 +548,19 @@ void conv2d_wino_backward(float *dinp, float *dweight, const float *dout, const 
     if (!dinp && !dweight) return;
     const wplan p = make_plan(s, omp_get_max_threads());
     const int C = s->C, OC = s->OC, T = p.T;
-    const size_t nU = (size_t)NXI * OC * C;
+    const size_t nU = NXI * p.xsU;
     float *U = work; /* (16, OC, C) */
-    if (dinp) weight_transform(U, weight, OC, C);
+    if (dinp) weight_transform(U, weight, OC, C, p.xsU);
     const int want_dw = dweight != NULL;
     if (p.team) {
         /* Team mode: the threads split each block's channels and its sgemms;
          * dU has one copy (each xi belongs to one thread). */
-        const wslot w = slot_at(work, s, &p, 0);
+        const wslot w = slot_at(work, &p, 0);
         if (want_dw) memset(w.dU, 0, nU * sizeof(float));
 #pragma omp parallel num_threads(p.threads)
         {
             const int t = omp_get_thread_num(), nth = omp_get_num_threads();
-            float *scr = team_scratch(work, s, &p, t);
+            float *scr = team_scratch(work, &p, t);
             const int c0 = part(C, t, nth), c1 = part(C, t + 1, nth);
             for (int k = 0; k < p.nblk; k++) {
                 const wblock bl = block_of(&p, s, k);
@@ -563,7 +569,7 @@ void conv2d_wino_backward(float *dinp, float *dweight, const float *dout, const 
                                          part(OC, t + 1, nth), scr);
                 if (want_dw) input_transform(w.V, T, inp, s, &p, bl, c0, c1, scr);
 #pragma omp barrier
-                backward_sgemms(w.dU, w.V, w.M, U, nt, s, T, part(NXI, t, nth),
+                backward_sgemms(w.dU, w.V, w.M, U, nt, s, &p, part(NXI, t, nth),
                                 part(NXI, t + 1, nth), want_dw, dinp != NULL);
 #pragma omp barrier
                 if (dinp) input_transform_adjoint(dinp, w.V, T, s, &p, bl, c0, c1, scr);
@@ -571,7 +577,8 @@ void conv2d_wino_backward(float *dinp, float *dweight, const float *dout, const 
             }
             if (want_dw) {
                 const size_t n = (size_t)OC * C;
-                weight_transform_adjoint(dweight, w.dU, OC, C, n * t / nth, n * (t + 1) / nth);
+                weight_transform_adjoint(dweight, w.dU, n * t / nth, n * (t + 1) / nth,
+                                         p.xsU);
             }
         }
         return;
@@ -580,7 +587,7 @@ void conv2d_wino_backward(float *dinp, float *dweight, const float *dout, const 
 #pragma omp parallel num_threads(p.slots) if (p.slots > 1)
     {
         const int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        const wslot w = slot_at(work, s, &p, t);
+        const wslot w = slot_at(work, &p, t);
         if (want_dw) memset(w.dU, 0, nU * sizeof(float));
         if (p.bpi == 1) {
 #pragma omp for schedule(dynamic, 1)
@@ -597,15 +604,16 @@ void conv2d_wino_backward(float *dinp, float *dweight, const float *dout, const 
         }
         if (want_dw) {
             /* The partials of the slots, summed in slot order into slot 0's. */
-            float *dU0 = slot_at(work, s, &p, 0).dU;
+            float *dU0 = slot_at(work, &p, 0).dU;
             const size_t i0 = nU * t / nth, i1 = nU * (t + 1) / nth;
             for (int u = 1; u < nth; u++) {
-                const float *dUu = slot_at(work, s, &p, u).dU;
+                const float *dUu = slot_at(work, &p, u).dU;
                 for (size_t i = i0; i < i1; i++) dU0[i] += dUu[i];
             }
 #pragma omp barrier
             const size_t n = (size_t)OC * C;
-            weight_transform_adjoint(dweight, dU0, OC, C, n * t / nth, n * (t + 1) / nth);
+            weight_transform_adjoint(dweight, dU0, n * t / nth, n * (t + 1) / nth,
+                                         p.xsU);
         }
     }
 }
