@@ -175,7 +175,7 @@ static void test_torch(void) {
 }
 
 /* tdl_conv2d_* runs 3x3 stride-1 "same" convolutions with at least 4 input
- * and output channels by Winograd unless TDL_CONV_IM2COL is set (and not 0),
+ * channels by Winograd unless TDL_CONV_IM2COL is set (and not 0),
  * everything else by im2col; dbias equals the sum of dout in double. */
 static void test_dispatch(void) {
     const char *e = getenv("TDL_CONV_IM2COL");

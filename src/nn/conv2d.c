@@ -1,5 +1,9 @@
 /* conv2d.c: 2-D convolution (NCHW, square odd kernel K, stride S, zero
- * padding P) as im2col + one cblas_sgemm per image.
+ * padding P) as im2col + one cblas_sgemm per image, and the dispatch of
+ * tdl_conv2d_*: 3x3 stride-1 padding-1 convolutions with at least 4 input
+ * channels go to Winograd F(2x2, 3x3) (conv2d_winograd.c, 1.3-1.9x faster at
+ * the UNet's shapes), unless the environment sets TDL_CONV_IM2COL=1 (read
+ * once; for A/B benchmarks and tests). dbias is computed here for both.
  *
  * Per image b, with CK = C*K*K and Q = OH*OW output positions:
  *   col_b (CK, Q)    col_b[(c*K + ki)*K + kj, oh*OW + ow] = inp[b, c, oh*S - P + ki, ow*S - P + kj]
@@ -7,7 +11,7 @@
  * Backward:
  *   dweight       += sum_b dout_b @ col_b^T       (per-thread partial sums)
  *   dcol_b (CK, Q) = weight^T @ dout_b, then col2im adds it into dinp_b
- *   dbias[oc]     += sum_{b, q} dout_b[oc, q]
+ *   dbias[oc]     += sum_{b, q} dout_b[oc, q]   (rows in float lanes, summed in double)
  * Images are spread over OpenMP threads; the sgemm inside a parallel region
  * runs on its calling thread. With fewer images than threads the loop runs
  * serially and each sgemm uses the whole team. A 1x1 kernel with stride 1
@@ -272,9 +276,10 @@ static int force_im2col(void) {
 }
 
 // Winograd F(2x2, 3x3) for 3x3 stride-1 "same" convolutions where it is
-// faster than im2col (bench_conv2d): not for one input or output channel.
+// faster than im2col (bench_conv2d): not for fewer than 4 input channels
+// (the head conv, C = 1: im2col is 2.5x faster; the tail, OC = 1, gains).
 static int use_winograd(const tdl_conv2d_shape *s) {
-    return conv2d_wino_supports(s) && s->C >= 4 && s->OC >= 4 && !force_im2col();
+    return conv2d_wino_supports(s) && s->C >= 4 && !force_im2col();
 }
 
 size_t tdl_conv2d_work_floats(const tdl_conv2d_shape *s, int threads) {

@@ -43,11 +43,19 @@
 
 enum { NXI = 16 }; /* points of the 4x4 transform */
 
-/* Floats of V and M of one block: 1 MiB, which with the sgemm's packed panels
+/* The transform loops are compiled for AVX-512, AVX2 and the baseline, picked
+ * at load time (additions only: the same results in every version). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(TDL_NO_CLONES)
+#define WINO_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define WINO_CLONES
+#endif
+
+/* Floats of V and M of one block: 512 KiB, which with the sgemm's packed panels
  * stays near the L2 cache of one core. A block holds at least WINO_MIN_TILES
  * tiles (when the image and batch have as many) so that the sgemms are not
  * too thin. */
-#define WINO_BLOCK_FLOATS (256 * 1024)
+#define WINO_BLOCK_FLOATS (128 * 1024)
 #define WINO_MIN_TILES 64
 
 typedef struct {
@@ -222,6 +230,7 @@ static void weight_transform_adjoint(float *dweight, const float *dU, size_t i0,
  * vectorise. */
 
 /* Padded row [e | o] (L) from input row xr (W), or zeros when xr is NULL. */
+WINO_CLONES
 static void split_row(float *restrict eo, const float *restrict xr, int W, int tW) {
     float *restrict e = eo, *restrict o = eo + tW + 1;
     if (!xr) {
@@ -237,6 +246,7 @@ static void split_row(float *restrict eo, const float *restrict xr, int W, int t
 }
 
 /* B^T applied across four rows (or columns) a, b, c, d: n elements. */
+WINO_CLONES
 static void bt4(float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
                 const float *restrict a, const float *restrict b, const float *restrict c,
                 const float *restrict d, int n) {
@@ -284,6 +294,7 @@ static void input_transform(float *V, int T, const float *inp, const tdl_conv2d_
 /* The adjoint of bt4 for n elements: with y_i given, a..d receive
  * a = y0, b = y1 - y2 + y3, c = y1 + y2 - y0, d = -y3 split as first (a, b at
  * k) and second (c, d at k, added at k + 1 by the caller): f = (a, b), g = (c, d). */
+WINO_CLONES
 static void bt4_adjoint(float *restrict fa, float *restrict fb, float *restrict gc,
                         float *restrict gd, const float *restrict y0, const float *restrict y1,
                         const float *restrict y2, const float *restrict y3, int n) {
@@ -297,6 +308,7 @@ static void bt4_adjoint(float *restrict fa, float *restrict fb, float *restrict 
 
 /* x[k] = f[k] + g[k - sh] for k = 0 .. n + sh - 1, where f is zero from n on
  * and g is zero before 0: the adjoint's "add the next tile's share". */
+WINO_CLONES
 static void shift_add(float *restrict x, const float *restrict f, const float *restrict g, int n,
                       int sh) {
     for (int k = 0; k < sh; k++) x[k] = f[k];
@@ -305,6 +317,7 @@ static void shift_add(float *restrict x, const float *restrict f, const float *r
 }
 
 /* dinp row dxr (W) += padded row [de | do] (L). */
+WINO_CLONES
 static void add_split_row(float *restrict dxr, const float *restrict eo, int W, int tW) {
     const float *restrict e = eo, *restrict o = eo + tW + 1;
     const int ne = W / 2, no = (W + 1) / 2;
@@ -354,6 +367,7 @@ static void input_transform_adjoint(float *dinp, const float *dV, int T,
 }
 
 /* A^T applied across four rows a, b, c, d: y0 = a + b + c, y1 = b - c - d. */
+WINO_CLONES
 static void at4(float *restrict y0, float *restrict y1, const float *restrict a,
                 const float *restrict b, const float *restrict c, const float *restrict d, int n) {
     for (int k = 0; k < n; k++) {
@@ -364,6 +378,7 @@ static void at4(float *restrict y0, float *restrict y1, const float *restrict a,
 
 /* Output row yr (W) from the four column sums of its tiles: yr[2k] and
  * yr[2k+1] from at4 of (a, b, c, d)[k], plus bias bb. */
+WINO_CLONES
 static void out_row(float *restrict yr, const float *restrict a, const float *restrict b,
                     const float *restrict c, const float *restrict d, float bb, int W) {
     const int full = W / 2; /* tiles with both output columns inside */
@@ -403,6 +418,7 @@ static void output_transform(float *out, const float *M, int T, const float *bia
 }
 
 /* The adjoint of at4: a = y0, b = y0 + y1, c = y0 - y1, d = -y1. */
+WINO_CLONES
 static void at4_adjoint(float *restrict a, float *restrict b, float *restrict c,
                         float *restrict d, const float *restrict y0, const float *restrict y1,
                         int n) {
@@ -415,6 +431,7 @@ static void at4_adjoint(float *restrict a, float *restrict b, float *restrict c,
 }
 
 /* Splits dout row dyr (W) into even and odd columns pe, po (tW), zero past W. */
+WINO_CLONES
 static void split_out_row(float *restrict pe, float *restrict po, const float *restrict dyr,
                           int W, int tW) {
     const int full = W / 2;
