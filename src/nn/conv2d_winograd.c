@@ -600,23 +600,26 @@ void conv2d_wino_backward(float *dinp, float *dweight, const float *dout, const 
         }
         return;
     }
-    /* Block mode: each thread takes whole blocks and sums its own dU. */
+    /* Block mode: each thread takes whole blocks and sums its own dU; the
+     * blocks go round-robin (a fixed assignment, so the partials and thus
+     * dweight depend on the thread count only). */
 #pragma omp parallel num_threads(p.slots) if (p.slots > 1)
     {
         const int t = omp_get_thread_num(), nth = omp_get_num_threads();
         const wslot w = slot_at(work, &p, t);
         if (want_dw) memset(w.dU, 0, nU * sizeof(float));
         if (p.bpi == 1) {
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(static, 1)
             for (int k = 0; k < p.nblk; k++) backward_block(dinp, dout, inp, U, s, &p, w, k, want_dw);
         } else {
             /* Row-range blocks: even ones of each image, then odd ones (they
              * share input rows with their neighbours). */
             for (int phase = 0; phase < 2; phase++) {
-#pragma omp for schedule(dynamic, 1)
-                for (int k = 0; k < p.nblk; k++)
-                    if ((k % p.bpi) % 2 == phase)
-                        backward_block(dinp, dout, inp, U, s, &p, w, k, want_dw);
+                const int nph = (p.bpi + 1 - phase) / 2; /* blocks of this phase per image */
+#pragma omp for schedule(static, 1)
+                for (int j = 0; j < s->B * nph; j++)
+                    backward_block(dinp, dout, inp, U, s, &p, w,
+                                   (j / nph) * p.bpi + 2 * (j % nph) + phase, want_dw);
             }
         }
         if (want_dw) {
