@@ -1,8 +1,8 @@
 /* conv2d.c: 2-D convolution (NCHW, square odd kernel K, stride S, zero
  * padding P) as im2col + one cblas_sgemm per image, and the dispatch of
  * tdl_conv2d_*: 3x3 stride-1 padding-1 convolutions with at least 4 input
- * channels go to Winograd F(2x2, 3x3) (conv2d_winograd.c, 1.3-1.9x faster at
- * the UNet's shapes), unless the environment sets TDL_CONV_IM2COL=1 (read
+ * channels go to Winograd F(2x2, 3x3) or F(4x4, 3x3) (conv2d_winograd.c,
+ * 1.3-1.9x faster at the UNet's shapes), unless the environment sets TDL_CONV_IM2COL=1 (read
  * once; for A/B benchmarks and tests). dbias is computed here for both.
  *
  * Per image b, with CK = C*K*K and Q = OH*OW output positions:
@@ -275,24 +275,35 @@ static int force_im2col(void) {
     return f;
 }
 
-// Winograd F(2x2, 3x3) for 3x3 stride-1 "same" convolutions where it is
-// faster than im2col (bench_conv2d): not for fewer than 4 input channels
-// (the head conv, C = 1: im2col is 2.5x faster; the tail, OC = 1, gains).
-static int use_winograd(const tdl_conv2d_shape *s) {
-    return conv2d_wino_supports(s) && s->C >= 4 && !force_im2col();
+// Winograd for 3x3 stride-1 "same" convolutions where it is faster than
+// im2col (bench_conv2d): not for fewer than 4 input channels (the head conv,
+// C = 1: im2col is 2.5x faster; the tail, OC = 1, gains). F(4x4, 3x3) where it
+// beats F(2x2, 3x3): many channels on large images (the paper preset's 28x28
+// level, C = 128: 20% faster); at 14x14 and 7x7 its tiles cover 16x16 and
+// 8x8, and with C = 32 its heavier transforms cost more than it saves.
+// Returns 0 (im2col), 2 or 4 (the output tile size).
+static int winograd_tile(const tdl_conv2d_shape *s) {
+    if (!conv2d_wino_supports(s) || s->C < 4 || force_im2col()) return 0;
+    return s->C >= 96 && s->OC >= 96 && s->H >= 24 && s->W >= 24 ? 4 : 2;
 }
 
 size_t tdl_conv2d_work_floats(const tdl_conv2d_shape *s, int threads) {
     check_shape(s);
-    return use_winograd(s) ? conv2d_wino_work_floats(s, threads)
-                           : conv2d_im2col_work_floats(s, threads);
+    switch (winograd_tile(s)) {
+    case 2: return conv2d_wino_work_floats(s, threads);
+    case 4: return conv2d_wino4_work_floats(s, threads);
+    default: return conv2d_im2col_work_floats(s, threads);
+    }
 }
 
 void tdl_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
                         const tdl_conv2d_shape *s, float *work) {
     check_shape(s);
-    if (use_winograd(s)) conv2d_wino_forward(out, inp, weight, bias, s, work);
-    else conv2d_im2col_forward(out, inp, weight, bias, s, work);
+    switch (winograd_tile(s)) {
+    case 2: conv2d_wino_forward(out, inp, weight, bias, s, work); break;
+    case 4: conv2d_wino4_forward(out, inp, weight, bias, s, work); break;
+    default: conv2d_im2col_forward(out, inp, weight, bias, s, work);
+    }
 }
 
 void tdl_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
@@ -302,6 +313,9 @@ void tdl_conv2d_backward(float *dinp, float *dweight, float *dbias, const float 
     check_shape(s);
     if (dbias) dbias_add(dbias, dout, s->B, s->OC, tdl_conv2d_out_h(s) * tdl_conv2d_out_w(s));
     if (!dinp && !dweight) return;
-    if (use_winograd(s)) conv2d_wino_backward(dinp, dweight, dout, inp, weight, s, work);
-    else conv2d_im2col_backward(dinp, dweight, dout, inp, weight, s, work);
+    switch (winograd_tile(s)) {
+    case 2: conv2d_wino_backward(dinp, dweight, dout, inp, weight, s, work); break;
+    case 4: conv2d_wino4_backward(dinp, dweight, dout, inp, weight, s, work); break;
+    default: conv2d_im2col_backward(dinp, dweight, dout, inp, weight, s, work);
+    }
 }

@@ -41,8 +41,6 @@
 #include "conv2d_winograd.h"
 #include "tdl/status.h"
 
-enum { NXI = 16 }; /* points of the 4x4 transform */
-
 /* The transform loops are compiled for AVX-512, AVX2 and the baseline, picked
  * at load time (additions only: the same results in every version). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(TDL_NO_CLONES)
@@ -59,6 +57,7 @@ enum { NXI = 16 }; /* points of the 4x4 transform */
 #define WINO_MIN_TILES 64
 
 typedef struct {
+    int m, nx;       /* output tile m x m (2 or 4); nx = (m + 2)^2 transform points */
     int tH, tW, tpi; /* tile rows, tile columns, tiles per image */
     int ipb;         /* whole-image blocks: images per block */
     int rpb, bpi;    /* tile rows per block, blocks per image (bpi > 1: row-range blocks) */
@@ -85,14 +84,16 @@ static size_t plane(size_t n) { return ((n + 255) & ~(size_t)255) + 16; }
 
 int conv2d_wino_supports(const tdl_conv2d_shape *s) { return s->K == 3 && s->S == 1 && s->P == 1; }
 
-static wplan make_plan(const tdl_conv2d_shape *s, int threads) {
+static wplan make_plan(const tdl_conv2d_shape *s, int threads, int m) {
     TDL_ASSERT(conv2d_wino_supports(s), "Winograd needs K 3, S 1, P 1 (got K %d S %d P %d)",
                s->K, s->S, s->P);
     wplan p;
-    p.tH = (s->H + 1) / 2;
-    p.tW = (s->W + 1) / 2;
+    p.m = m;
+    p.nx = (m + 2) * (m + 2);
+    p.tH = (s->H + m - 1) / m;
+    p.tW = (s->W + m - 1) / m;
     p.tpi = p.tH * p.tW;
-    long tmax = WINO_BLOCK_FLOATS / (NXI * ((long)s->C + s->OC));
+    long tmax = WINO_BLOCK_FLOATS / (p.nx * ((long)s->C + s->OC));
     if (tmax < WINO_MIN_TILES) tmax = WINO_MIN_TILES;
     if (p.tpi <= tmax) {
         p.ipb = (int)(tmax / p.tpi);
@@ -138,19 +139,24 @@ static wblock block_of(const wplan *p, const tdl_conv2d_shape *s, int k) {
 /* Per-slot floats: V (16, C, T), M (16, OC, T), a dU partial (16, OC, C) and
  * the tile-row scratch. */
 static size_t scratch_floats(const wplan *p) {
-    const size_t R = (size_t)p->rpb, L = (size_t)2 * p->tW + 2;
-    return round16(10 * R * L + 2 * (R + 1) * L + 4 * (size_t)(p->tW + 1));
+    const size_t R = (size_t)p->rpb;
+    if (p->m == 2) {
+        const size_t L = (size_t)2 * p->tW + 2;
+        return round16(10 * R * L + 2 * (R + 1) * L + 4 * (size_t)(p->tW + 1));
+    }
+    const size_t L = (size_t)4 * (p->tW + 1);
+    return round16(12 * R * L + 4 * (R + 1) * L + 6 * (size_t)(p->tW + 1) + 24 * R * p->tW);
 }
 
 static size_t slot_floats(const wplan *p) {
-    return NXI * (p->xsV + p->xsM + p->xsU) + scratch_floats(p);
+    return (size_t)p->nx * (p->xsV + p->xsM + p->xsU) + scratch_floats(p);
 }
 
 /* U (16, OC, C) first, then the slots, then one scratch per thread for the
  * team mode. */
-size_t conv2d_wino_work_floats(const tdl_conv2d_shape *s, int threads) {
-    const wplan p = make_plan(s, threads);
-    return NXI * p.xsU + (size_t)p.slots * slot_floats(&p) +
+static size_t wino_work_floats(const tdl_conv2d_shape *s, int threads, int m) {
+    const wplan p = make_plan(s, threads, m);
+    return (size_t)p.nx * p.xsU + (size_t)p.slots * slot_floats(&p) +
            (size_t)p.threads * scratch_floats(&p);
 }
 
@@ -160,21 +166,21 @@ typedef struct {
 
 static wslot slot_at(float *work, const wplan *p, int t) {
     wslot w;
-    float *base = work + NXI * p->xsU + (size_t)t * slot_floats(p);
+    float *base = work + (size_t)p->nx * p->xsU + (size_t)t * slot_floats(p);
     w.V = base;
-    w.M = w.V + NXI * p->xsV;
-    w.dU = w.M + NXI * p->xsM;
-    w.scr = w.dU + NXI * p->xsU;
+    w.M = w.V + (size_t)p->nx * p->xsV;
+    w.dU = w.M + (size_t)p->nx * p->xsM;
+    w.scr = w.dU + (size_t)p->nx * p->xsU;
     return w;
 }
 
 static float *team_scratch(float *work, const wplan *p, int t) {
-    return work + NXI * p->xsU + (size_t)p->slots * slot_floats(p) +
+    return work + (size_t)p->nx * p->xsU + (size_t)p->slots * slot_floats(p) +
            (size_t)t * scratch_floats(p);
 }
 
 /* U (16, OC, C) from weight (OC, C, 3, 3): U_(4i+j) = (G g G^T)_ij. */
-static void weight_transform(float *U, const float *weight, int OC, int C, size_t xs) {
+static void weight_transform2(float *U, const float *weight, int OC, int C, size_t xs) {
 #pragma omp parallel for schedule(static)
     for (int oc = 0; oc < OC; oc++) {
         for (int c = 0; c < C; c++) {
@@ -198,7 +204,7 @@ static void weight_transform(float *U, const float *weight, int OC, int C, size_
 }
 
 /* dweight (OC, C, 3, 3) += G^T dU G, dU (16, OC, C); pairs (oc, c) in [i0, i1). */
-static void weight_transform_adjoint(float *dweight, const float *dU, size_t i0,
+static void weight_transform_adjoint2(float *dweight, const float *dU, size_t i0,
                                      size_t i1, size_t xs) {
     for (size_t n = i0; n < i1; n++) {
         const float *u = dU + n;
@@ -259,7 +265,7 @@ static void bt4(float *restrict y0, float *restrict y1, float *restrict y2, floa
 }
 
 /* V (16, C, T) columns of block bl from inp (B, C, H, W), channels [c0, c1). */
-static void input_transform(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
+static void input_transform2(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
                             const wplan *p, wblock bl, int c0, int c1, float *scr) {
     const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 2 * tW + 2;
     const size_t xs = p->xsV, nu = (size_t)nr * L;
@@ -327,7 +333,7 @@ static void add_split_row(float *restrict dxr, const float *restrict eo, int W, 
 
 /* dinp (B, C, H, W) += B dV B^T of every tile of block bl, dV (16, C, T),
  * channels [c0, c1). */
-static void input_transform_adjoint(float *dinp, const float *dV, int T,
+static void input_transform_adjoint2(float *dinp, const float *dV, int T,
                                     const tdl_conv2d_shape *s, const wplan *p, wblock bl,
                                     int c0, int c1, float *scr) {
     const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 2 * tW + 2;
@@ -391,7 +397,7 @@ static void out_row(float *restrict yr, const float *restrict a, const float *re
 
 /* out (B, OC, H, W) of block bl from M (16, OC, T): A^T m A + bias; output
  * channels [o0, o1). */
-static void output_transform(float *out, const float *M, int T, const float *bias,
+static void output_transform2(float *out, const float *M, int T, const float *bias,
                              const tdl_conv2d_shape *s, const wplan *p, wblock bl, int o0, int o1,
                              float *scr) {
     const int OC = s->OC, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
@@ -447,7 +453,7 @@ static void split_out_row(float *restrict pe, float *restrict po, const float *r
 
 /* dM (16, OC, T) of block bl from dout (B, OC, H, W): A dY A^T; output
  * channels [o0, o1). */
-static void output_transform_adjoint(float *dM, int T, const float *dout,
+static void output_transform_adjoint2(float *dM, int T, const float *dout,
                                      const tdl_conv2d_shape *s, const wplan *p, wblock bl,
                                      int o0, int o1, float *scr) {
     const int OC = s->OC, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
@@ -477,18 +483,364 @@ static void output_transform_adjoint(float *dM, int T, const float *dout,
     }
 }
 
+/* ------------------------------------------------ F(4x4, 3x3): 6x6 tiles
+ * Output tile (ti, tj) is out[4ti .. 4ti+3, 4tj .. 4tj+3], its input tile the
+ * 6x6 patch inp[4ti-1 .. 4ti+4, 4tj-1 .. 4tj+4], xi = 6i + j, with
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0;
+ *          0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6;
+ *          1/24 -1/12 1/6; 0 0 1],
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+ * Rows and columns are split at the tile grid into four phases (padded index
+ * 4k + r, r = 0..3, i.e. input index 4k + r - 1); a tile reads phases 0..3 at
+ * k and phases 0, 1 at k + 1. */
+
+/* U (36, OC, C) from weight (OC, C, 3, 3): U_(6i+j) = (G g G^T)_ij. */
+static void g6(float y[6], float a, float b, float c) {
+    y[0] = a * 0.25f;
+    y[1] = (a + b + c) * (-1.0f / 6.0f);
+    y[2] = (a - b + c) * (-1.0f / 6.0f);
+    y[3] = a * (1.0f / 24.0f) + b * (1.0f / 12.0f) + c * (1.0f / 6.0f);
+    y[4] = a * (1.0f / 24.0f) - b * (1.0f / 12.0f) + c * (1.0f / 6.0f);
+    y[5] = c;
+}
+
+/* The adjoint of g6: (a, b, c) += G^T y. */
+static void g6_adjoint(float *a, float *b, float *c, const float y[6]) {
+    *a += y[0] * 0.25f - (y[1] + y[2]) * (1.0f / 6.0f) + (y[3] + y[4]) * (1.0f / 24.0f);
+    *b += (y[2] - y[1]) * (1.0f / 6.0f) + (y[3] - y[4]) * (1.0f / 12.0f);
+    *c += -(y[1] + y[2]) * (1.0f / 6.0f) + (y[3] + y[4]) * (1.0f / 6.0f) + y[5];
+}
+
+static void weight_transform4(float *U, const float *weight, int OC, int C, size_t xs) {
+#pragma omp parallel for schedule(static)
+    for (int oc = 0; oc < OC; oc++) {
+        for (int c = 0; c < C; c++) {
+            const float *g = weight + ((size_t)oc * C + c) * 9; /* (3, 3) */
+            float gg[3][6];                                     /* g G^T, per kernel row */
+            for (int r = 0; r < 3; r++) g6(gg[r], g[3 * r], g[3 * r + 1], g[3 * r + 2]);
+            float *u = U + (size_t)oc * C + c;
+            for (int j = 0; j < 6; j++) {
+                float col[6];
+                g6(col, gg[0][j], gg[1][j], gg[2][j]);
+                for (int i = 0; i < 6; i++) u[(size_t)(6 * i + j) * xs] = col[i];
+            }
+        }
+    }
+}
+
+/* dweight (OC, C, 3, 3) += G^T dU G, dU (36, OC, C); pairs (oc, c) in [i0, i1). */
+static void weight_transform_adjoint4(float *dweight, const float *dU, size_t i0, size_t i1,
+                                      size_t xs) {
+    for (size_t n = i0; n < i1; n++) {
+        const float *u = dU + n;
+        float gu[3][6] = {{0.0f}}; /* G^T dU: (3, 6) */
+        for (int j = 0; j < 6; j++) {
+            float col[6];
+            for (int i = 0; i < 6; i++) col[i] = u[(size_t)(6 * i + j) * xs];
+            g6_adjoint(&gu[0][j], &gu[1][j], &gu[2][j], col);
+        }
+        float *g = dweight + n * 9;
+        for (int r = 0; r < 3; r++) g6_adjoint(&g[3 * r], &g[3 * r + 1], &g[3 * r + 2], gu[r]);
+    }
+}
+
+/* Padded row [c0 | c1 | c2 | c3] (4 (tW + 1)) from input row xr (W), or zeros:
+ * c_r[k] = x[4k + r - 1]. */
+WINO_CLONES
+static void split_row4(float *restrict cc, const float *restrict xr, int W, int tW) {
+    if (!xr) {
+        memset(cc, 0, (size_t)4 * (tW + 1) * sizeof(float));
+        return;
+    }
+    for (int r = 0; r < 4; r++) {
+        float *restrict cr = cc + (size_t)r * (tW + 1);
+        for (int k = 0; k <= tW; k++) {
+            const int i = 4 * k + r - 1;
+            cr[k] = i >= 0 && i < W ? xr[i] : 0.0f;
+        }
+    }
+}
+
+/* B^T across six rows (or columns) d0..d5: n elements. */
+WINO_CLONES
+static void bt6(float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
+                float *restrict y4, float *restrict y5, const float *restrict d0,
+                const float *restrict d1, const float *restrict d2, const float *restrict d3,
+                const float *restrict d4, const float *restrict d5, int n) {
+    for (int k = 0; k < n; k++) {
+        y0[k] = 4.0f * d0[k] - 5.0f * d2[k] + d4[k];
+        y1[k] = -4.0f * (d1[k] + d2[k]) + (d3[k] + d4[k]);
+        y2[k] = 4.0f * (d1[k] - d2[k]) + (d4[k] - d3[k]);
+        y3[k] = 2.0f * (d3[k] - d1[k]) + (d4[k] - d2[k]);
+        y4[k] = 2.0f * (d1[k] - d3[k]) + (d4[k] - d2[k]);
+        y5[k] = 4.0f * d1[k] - 5.0f * d3[k] + d5[k];
+    }
+}
+
+/* The adjoint of bt6: d_r = sum_i B^T[i][r] y_i, n elements. */
+WINO_CLONES
+static void bt6_adjoint(float *restrict d0, float *restrict d1, float *restrict d2,
+                        float *restrict d3, float *restrict d4, float *restrict d5,
+                        const float *restrict y0, const float *restrict y1,
+                        const float *restrict y2, const float *restrict y3,
+                        const float *restrict y4, const float *restrict y5, int n) {
+    for (int k = 0; k < n; k++) {
+        d0[k] = 4.0f * y0[k];
+        d1[k] = 4.0f * (y2[k] - y1[k] + y5[k]) + 2.0f * (y4[k] - y3[k]);
+        d2[k] = -5.0f * y0[k] - 4.0f * (y1[k] + y2[k]) - (y3[k] + y4[k]);
+        d3[k] = (y1[k] - y2[k]) + 2.0f * (y3[k] - y4[k]) - 5.0f * y5[k];
+        d4[k] = y0[k] + y1[k] + y2[k] + y3[k] + y4[k];
+        d5[k] = y5[k];
+    }
+}
+
+/* dinp row dxr (W) += padded row [c0 | c1 | c2 | c3]. */
+WINO_CLONES
+static void add_split_row4(float *restrict dxr, const float *restrict cc, int W, int tW) {
+    for (int r = 0; r < 4; r++) {
+        const float *restrict cr = cc + (size_t)r * (tW + 1);
+        for (int k = 0; k <= tW; k++) {
+            const int i = 4 * k + r - 1;
+            if (i >= 0 && i < W) dxr[i] += cr[k];
+        }
+    }
+}
+
+static void input_transform4(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
+                             const wplan *p, wblock bl, int c0, int c1, float *scr) {
+    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 4 * (tW + 1);
+    const size_t xs = p->xsV, nu = (size_t)nr * L, np = (size_t)(nr + 1) * L;
+    float *P = scr;      /* (4, nr + 1, L): padded rows 4q + r */
+    float *u = P + 4 * np; /* (6, nr, L) */
+    for (int c = c0; c < c1; c++) {
+        for (int b = bl.b0; b < bl.b1; b++) {
+            const float *xc = inp + ((size_t)b * C + c) * H * W; /* (H, W) */
+            for (int q = 0; q <= nr; q++)
+                for (int r = 0; r < 4; r++) {
+                    const int ih = 4 * (bl.r0 + q) + r - 1;
+                    split_row4(P + r * np + (size_t)q * L,
+                               ih >= 0 && ih < H ? xc + (size_t)ih * W : NULL, W, tW);
+                }
+            bt6(u, u + nu, u + 2 * nu, u + 3 * nu, u + 4 * nu, u + 5 * nu, P, P + np, P + 2 * np,
+                P + 3 * np, P + L, P + np + L, (int)nu);
+            float *v = V + (size_t)c * T + (size_t)(b - bl.b0) * nr * tW;
+            for (int i = 0; i < 6; i++)
+                for (int q = 0; q < nr; q++) {
+                    const float *c0r = u + i * nu + (size_t)q * L, *c1r = c0r + (tW + 1),
+                                *c2r = c1r + (tW + 1), *c3r = c2r + (tW + 1);
+                    float *vq = v + (size_t)q * tW + (size_t)(6 * i) * xs;
+                    bt6(vq, vq + xs, vq + 2 * xs, vq + 3 * xs, vq + 4 * xs, vq + 5 * xs, c0r, c1r,
+                        c2r, c3r, c0r + 1, c1r + 1, tW);
+                }
+        }
+    }
+}
+
+static void input_transform_adjoint4(float *dinp, const float *dV, int T,
+                                     const tdl_conv2d_shape *s, const wplan *p, wblock bl,
+                                     int c0, int c1, float *scr) {
+    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 4 * (tW + 1);
+    const size_t xs = p->xsV, nu = (size_t)nr * L, np = (size_t)(nr + 1) * L;
+    float *du = scr;               /* (6, nr, L) */
+    float *dd = du + 6 * nu;       /* (6, nr, L) */
+    float *dP = dd + 6 * nu;       /* (4, nr + 1, L) */
+    float *cw = dP + 4 * np;       /* (6, tW + 1) */
+    const int w1 = tW + 1;
+    for (int c = c0; c < c1; c++) {
+        for (int b = bl.b0; b < bl.b1; b++) {
+            const float *v = dV + (size_t)c * T + (size_t)(b - bl.b0) * nr * tW;
+            for (int i = 0; i < 6; i++)
+                for (int q = 0; q < nr; q++) {
+                    const float *vq = v + (size_t)q * tW + (size_t)(6 * i) * xs;
+                    bt6_adjoint(cw, cw + w1, cw + 2 * w1, cw + 3 * w1, cw + 4 * w1, cw + 5 * w1, vq,
+                                vq + xs, vq + 2 * xs, vq + 3 * xs, vq + 4 * xs, vq + 5 * xs, tW);
+                    float *row = du + i * nu + (size_t)q * L; /* [c0 | c1 | c2 | c3] */
+                    shift_add(row, cw, cw + 4 * w1, tW, 1);
+                    shift_add(row + w1, cw + w1, cw + 5 * w1, tW, 1);
+                    memcpy(row + 2 * w1, cw + 2 * w1, (size_t)tW * sizeof(float));
+                    row[2 * w1 + tW] = 0.0f;
+                    memcpy(row + 3 * w1, cw + 3 * w1, (size_t)tW * sizeof(float));
+                    row[3 * w1 + tW] = 0.0f;
+                }
+            bt6_adjoint(dd, dd + nu, dd + 2 * nu, dd + 3 * nu, dd + 4 * nu, dd + 5 * nu, du,
+                        du + nu, du + 2 * nu, du + 3 * nu, du + 4 * nu, du + 5 * nu, (int)nu);
+            shift_add(dP, dd, dd + 4 * nu, (int)nu, L);
+            shift_add(dP + np, dd + nu, dd + 5 * nu, (int)nu, L);
+            memcpy(dP + 2 * np, dd + 2 * nu, nu * sizeof(float));
+            memcpy(dP + 3 * np, dd + 3 * nu, nu * sizeof(float));
+            float *dxc = dinp + ((size_t)b * C + c) * H * W; /* (H, W) */
+            for (int q = 0; q <= nr; q++)
+                for (int r = 0; r < 4; r++) {
+                    const int ih = 4 * (bl.r0 + q) + r - 1;
+                    if (ih < 0 || ih >= H || (q == nr && r >= 2)) continue;
+                    add_split_row4(dxc + (size_t)ih * W, dP + r * np + (size_t)q * L, W, tW);
+                }
+        }
+    }
+}
+
+/* A^T across six rows m0..m5: four outputs, n elements. */
+WINO_CLONES
+static void at6(float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
+                const float *restrict m0, const float *restrict m1, const float *restrict m2,
+                const float *restrict m3, const float *restrict m4, const float *restrict m5,
+                int n) {
+    for (int k = 0; k < n; k++) {
+        const float a = m1[k] + m2[k], d = m1[k] - m2[k], e = m3[k] + m4[k], f = m3[k] - m4[k];
+        y0[k] = m0[k] + a + e;
+        y1[k] = d + 2.0f * f;
+        y2[k] = a + 4.0f * e;
+        y3[k] = d + 8.0f * f + m5[k];
+    }
+}
+
+/* Output row yr (W) from the six column sums z_0..z_5 (stride zs) of its
+ * tiles, plus bias bb. */
+WINO_CLONES
+static void out_row4(float *restrict yr, const float *restrict z, size_t zs, float bb, int W,
+                     int tW) {
+    for (int k = 0; k < tW; k++) {
+        const float m0 = z[k], m1 = z[zs + k], m2 = z[2 * zs + k], m3 = z[3 * zs + k],
+                    m4 = z[4 * zs + k], m5 = z[5 * zs + k];
+        const float a = m1 + m2, d = m1 - m2, e = m3 + m4, f = m3 - m4;
+        const float y[4] = {m0 + a + e, d + 2.0f * f, a + 4.0f * e, d + 8.0f * f + m5};
+        for (int c = 0; c < 4 && 4 * k + c < W; c++) yr[4 * k + c] = y[c] + bb;
+    }
+}
+
+static void output_transform4(float *out, const float *M, int T, const float *bias,
+                              const tdl_conv2d_shape *s, const wplan *p, wblock bl, int o0, int o1,
+                              float *scr) {
+    const int OC = s->OC, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
+    const size_t xs = p->xsM, nt = (size_t)nr * tW;
+    float *z = scr; /* (4, 6, nr * tW): A^T down the columns of every tile */
+    for (int oc = o0; oc < o1; oc++) {
+        const float bb = bias ? bias[oc] : 0.0f;
+        for (int b = bl.b0; b < bl.b1; b++) {
+            float *yc = out + ((size_t)b * OC + oc) * H * W; /* (H, W) */
+            const float *m = M + (size_t)oc * T + (size_t)(b - bl.b0) * nt;
+            for (int j = 0; j < 6; j++)
+                at6(z + j * nt, z + (6 + j) * nt, z + (12 + j) * nt, z + (18 + j) * nt,
+                    m + (size_t)j * xs, m + (size_t)(6 + j) * xs, m + (size_t)(12 + j) * xs,
+                    m + (size_t)(18 + j) * xs, m + (size_t)(24 + j) * xs,
+                    m + (size_t)(30 + j) * xs, (int)nt);
+            for (int q = 0; q < nr; q++)
+                for (int a = 0; a < 4; a++) {
+                    const int oh = 4 * (bl.r0 + q) + a;
+                    if (oh >= H) break;
+                    out_row4(yc + (size_t)oh * W, z + (size_t)(6 * a) * nt + (size_t)q * tW, nt, bb,
+                             W, tW);
+                }
+        }
+    }
+}
+
+/* The adjoint of at6: m_i = sum_a A^T[a][i] y_a, n elements. */
+WINO_CLONES
+static void at6_adjoint(float *restrict m0, float *restrict m1, float *restrict m2,
+                        float *restrict m3, float *restrict m4, float *restrict m5,
+                        const float *restrict y0, const float *restrict y1,
+                        const float *restrict y2, const float *restrict y3, int n) {
+    for (int k = 0; k < n; k++) {
+        const float ev = y0[k] + y2[k], od = y1[k] + y3[k];
+        const float e4 = y0[k] + 4.0f * y2[k], o4 = 2.0f * y1[k] + 8.0f * y3[k];
+        m0[k] = y0[k];
+        m1[k] = ev + od;
+        m2[k] = ev - od;
+        m3[k] = e4 + o4;
+        m4[k] = e4 - o4;
+        m5[k] = y3[k];
+    }
+}
+
+static void output_transform_adjoint4(float *dM, int T, const float *dout,
+                                      const tdl_conv2d_shape *s, const wplan *p, wblock bl,
+                                      int o0, int o1, float *scr) {
+    const int OC = s->OC, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
+    const size_t xs = p->xsM, nt = (size_t)nr * tW;
+    float *z = scr;           /* (4, 6, nr * tW): A dY per output row a */
+    float *ph = z + 24 * nt;  /* (4, tW): the row's four column phases */
+    for (int oc = o0; oc < o1; oc++) {
+        for (int b = bl.b0; b < bl.b1; b++) {
+            const float *dyc = dout + ((size_t)b * OC + oc) * H * W; /* (H, W) */
+            for (int q = 0; q < nr; q++)
+                for (int a = 0; a < 4; a++) {
+                    float *za = z + (size_t)(6 * a) * nt + (size_t)q * tW;
+                    const int oh = 4 * (bl.r0 + q) + a;
+                    if (oh >= H) {
+                        for (int j = 0; j < 6; j++) memset(za + j * nt, 0, (size_t)tW * sizeof(float));
+                        continue;
+                    }
+                    const float *dyr = dyc + (size_t)oh * W;
+                    for (int c = 0; c < 4; c++)
+                        for (int k = 0; k < tW; k++)
+                            ph[c * tW + k] = 4 * k + c < W ? dyr[4 * k + c] : 0.0f;
+                    at6_adjoint(za, za + nt, za + 2 * nt, za + 3 * nt, za + 4 * nt, za + 5 * nt, ph,
+                                ph + tW, ph + 2 * tW, ph + 3 * tW, tW);
+                }
+            float *m = dM + (size_t)oc * T + (size_t)(b - bl.b0) * nt;
+            for (int j = 0; j < 6; j++)
+                at6_adjoint(m + (size_t)j * xs, m + (size_t)(6 + j) * xs, m + (size_t)(12 + j) * xs,
+                            m + (size_t)(18 + j) * xs, m + (size_t)(24 + j) * xs,
+                            m + (size_t)(30 + j) * xs, z + j * nt, z + (6 + j) * nt,
+                            z + (12 + j) * nt, z + (18 + j) * nt, (int)nt);
+        }
+    }
+}
+
+/* ------------------------------------------------ by tile size */
+
+static void weight_transform(float *U, const float *weight, int OC, int C, const wplan *p) {
+    if (p->m == 2) weight_transform2(U, weight, OC, C, p->xsU);
+    else weight_transform4(U, weight, OC, C, p->xsU);
+}
+
+static void weight_transform_adjoint(float *dweight, const float *dU, const wplan *p, size_t i0,
+                                     size_t i1) {
+    if (p->m == 2) weight_transform_adjoint2(dweight, dU, i0, i1, p->xsU);
+    else weight_transform_adjoint4(dweight, dU, i0, i1, p->xsU);
+}
+
+static void input_transform(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
+                            const wplan *p, wblock bl, int c0, int c1, float *scr) {
+    if (p->m == 2) input_transform2(V, T, inp, s, p, bl, c0, c1, scr);
+    else input_transform4(V, T, inp, s, p, bl, c0, c1, scr);
+}
+
+static void input_transform_adjoint(float *dinp, const float *dV, int T,
+                                    const tdl_conv2d_shape *s, const wplan *p, wblock bl, int c0,
+                                    int c1, float *scr) {
+    if (p->m == 2) input_transform_adjoint2(dinp, dV, T, s, p, bl, c0, c1, scr);
+    else input_transform_adjoint4(dinp, dV, T, s, p, bl, c0, c1, scr);
+}
+
+static void output_transform(float *out, const float *M, int T, const float *bias,
+                             const tdl_conv2d_shape *s, const wplan *p, wblock bl, int o0, int o1,
+                             float *scr) {
+    if (p->m == 2) output_transform2(out, M, T, bias, s, p, bl, o0, o1, scr);
+    else output_transform4(out, M, T, bias, s, p, bl, o0, o1, scr);
+}
+
+static void output_transform_adjoint(float *dM, int T, const float *dout,
+                                     const tdl_conv2d_shape *s, const wplan *p, wblock bl, int o0,
+                                     int o1, float *scr) {
+    if (p->m == 2) output_transform_adjoint2(dM, T, dout, s, p, bl, o0, o1, scr);
+    else output_transform_adjoint4(dM, T, dout, s, p, bl, o0, o1, scr);
+}
+
 static int block_tiles(const wplan *p, wblock bl) { return (bl.b1 - bl.b0) * (bl.r1 - bl.r0) * p->tW; }
 
 /* Part t of nt of [0, n). */
 static int part(int n, int t, int nt) { return (int)((long)n * t / nt); }
 
-void conv2d_wino_forward(float *out, const float *inp, const float *weight, const float *bias,
-                         const tdl_conv2d_shape *s, float *work) {
+static void wino_forward(float *out, const float *inp, const float *weight, const float *bias,
+                         const tdl_conv2d_shape *s, float *work, int m) {
     TDL_ASSERT(out && inp && weight && work, "NULL argument");
-    const wplan p = make_plan(s, omp_get_max_threads());
+    const wplan p = make_plan(s, omp_get_max_threads(), m);
     const int C = s->C, OC = s->OC, T = p.T;
     float *U = work; /* (16, OC, C) */
-    weight_transform(U, weight, OC, C, p.xsU);
+    weight_transform(U, weight, OC, C, &p);
     if (!p.team) {
         /* Block mode: each thread takes whole blocks. */
 #pragma omp parallel num_threads(p.slots) if (p.slots > 1)
@@ -499,7 +851,7 @@ void conv2d_wino_forward(float *out, const float *inp, const float *weight, cons
                 const wblock bl = block_of(&p, s, k);
                 const int nt = block_tiles(&p, bl);
                 input_transform(w.V, T, inp, s, &p, bl, 0, C, w.scr);
-                for (int xi = 0; xi < NXI; xi++)
+                for (int xi = 0; xi < p.nx; xi++)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, nt, C, 1.0f,
                                 U + xi * p.xsU, C, w.V + xi * p.xsV, T, 0.0f, w.M + xi * p.xsM,
                                 T);
@@ -519,7 +871,7 @@ void conv2d_wino_forward(float *out, const float *inp, const float *weight, cons
             const int nt = block_tiles(&p, bl);
             input_transform(w.V, T, inp, s, &p, bl, part(C, t, nth), part(C, t + 1, nth), scr);
 #pragma omp barrier
-            for (int xi = part(NXI, t, nth); xi < part(NXI, t + 1, nth); xi++)
+            for (int xi = part(p.nx, t, nth); xi < part(p.nx, t + 1, nth); xi++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, nt, C, 1.0f,
                             U + xi * p.xsU, C, w.V + xi * p.xsV, T, 0.0f, w.M + xi * p.xsM, T);
 #pragma omp barrier
@@ -555,19 +907,19 @@ static void backward_block(float *dinp, const float *dout, const float *inp, con
     const int nt = block_tiles(p, bl);
     output_transform_adjoint(w.M, p->T, dout, s, p, bl, 0, s->OC, w.scr);
     if (want_dw) input_transform(w.V, p->T, inp, s, p, bl, 0, s->C, w.scr);
-    backward_sgemms(w.dU, w.V, w.M, U, nt, s, p, 0, NXI, want_dw, dinp != NULL);
+    backward_sgemms(w.dU, w.V, w.M, U, nt, s, p, 0, p->nx, want_dw, dinp != NULL);
     if (dinp) input_transform_adjoint(dinp, w.V, p->T, s, p, bl, 0, s->C, w.scr);
 }
 
-void conv2d_wino_backward(float *dinp, float *dweight, const float *dout, const float *inp,
-                          const float *weight, const tdl_conv2d_shape *s, float *work) {
+static void wino_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                          const float *weight, const tdl_conv2d_shape *s, float *work, int m) {
     TDL_ASSERT(dout && inp && weight && work, "NULL argument");
     if (!dinp && !dweight) return;
-    const wplan p = make_plan(s, omp_get_max_threads());
+    const wplan p = make_plan(s, omp_get_max_threads(), m);
     const int C = s->C, OC = s->OC, T = p.T;
-    const size_t nU = NXI * p.xsU;
+    const size_t nU = (size_t)p.nx * p.xsU;
     float *U = work; /* (16, OC, C) */
-    if (dinp) weight_transform(U, weight, OC, C, p.xsU);
+    if (dinp) weight_transform(U, weight, OC, C, &p);
     const int want_dw = dweight != NULL;
     if (p.team) {
         /* Team mode: the threads split each block's channels and its sgemms;
@@ -586,16 +938,15 @@ void conv2d_wino_backward(float *dinp, float *dweight, const float *dout, const 
                                          part(OC, t + 1, nth), scr);
                 if (want_dw) input_transform(w.V, T, inp, s, &p, bl, c0, c1, scr);
 #pragma omp barrier
-                backward_sgemms(w.dU, w.V, w.M, U, nt, s, &p, part(NXI, t, nth),
-                                part(NXI, t + 1, nth), want_dw, dinp != NULL);
+                backward_sgemms(w.dU, w.V, w.M, U, nt, s, &p, part(p.nx, t, nth),
+                                part(p.nx, t + 1, nth), want_dw, dinp != NULL);
 #pragma omp barrier
                 if (dinp) input_transform_adjoint(dinp, w.V, T, s, &p, bl, c0, c1, scr);
 #pragma omp barrier
             }
             if (want_dw) {
                 const size_t n = (size_t)OC * C;
-                weight_transform_adjoint(dweight, w.dU, n * t / nth, n * (t + 1) / nth,
-                                         p.xsU);
+                weight_transform_adjoint(dweight, w.dU, &p, n * t / nth, n * (t + 1) / nth);
             }
         }
         return;
@@ -632,8 +983,31 @@ void conv2d_wino_backward(float *dinp, float *dweight, const float *dout, const 
             }
 #pragma omp barrier
             const size_t n = (size_t)OC * C;
-            weight_transform_adjoint(dweight, dU0, n * t / nth, n * (t + 1) / nth,
-                                         p.xsU);
+            weight_transform_adjoint(dweight, dU0, &p, n * t / nth, n * (t + 1) / nth);
         }
     }
+}
+
+/* The entry points: F(2x2, 3x3) and F(4x4, 3x3). */
+size_t conv2d_wino_work_floats(const tdl_conv2d_shape *s, int threads) {
+    return wino_work_floats(s, threads, 2);
+}
+void conv2d_wino_forward(float *out, const float *inp, const float *weight, const float *bias,
+                         const tdl_conv2d_shape *s, float *work) {
+    wino_forward(out, inp, weight, bias, s, work, 2);
+}
+void conv2d_wino_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                          const float *weight, const tdl_conv2d_shape *s, float *work) {
+    wino_backward(dinp, dweight, dout, inp, weight, s, work, 2);
+}
+size_t conv2d_wino4_work_floats(const tdl_conv2d_shape *s, int threads) {
+    return wino_work_floats(s, threads, 4);
+}
+void conv2d_wino4_forward(float *out, const float *inp, const float *weight, const float *bias,
+                          const tdl_conv2d_shape *s, float *work) {
+    wino_forward(out, inp, weight, bias, s, work, 4);
+}
+void conv2d_wino4_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                           const float *weight, const tdl_conv2d_shape *s, float *work) {
+    wino_backward(dinp, dweight, dout, inp, weight, s, work, 4);
 }
