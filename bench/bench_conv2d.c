@@ -1,8 +1,8 @@
 /* bench_conv2d.c: tdl_conv2d forward and backward (dinp, dweight, dbias) for
  * the UNet's shapes at batch 64 (and 16, the training chunk). One markdown
- * row per shape and path: 3x3 stride-1 "same" shapes run both the im2col and
- * the Winograd path (called directly); "*" marks the one tdl_conv2d_*
- * dispatches to (TDL_CONV_IM2COL=1 forces im2col). GFLOP/s count the direct
+ * row per shape and path: 3x3 stride-1 "same" shapes run the im2col, the
+ * Winograd F(2x2, 3x3) and F(4x4, 3x3) paths (called directly); "*" marks the
+ * one tdl_conv2d_* dispatches to (TDL_CONV_IM2COL=1 forces im2col). GFLOP/s count the direct
  * convolution's multiply-adds for both paths.
  *
  *   bench_conv2d [THREADS]                         (default: TDL_THREADS or all) */
@@ -23,7 +23,8 @@ typedef struct {
 
 static void run_fwd(void *p) {
     conv_ctx *c = p;
-    if (c->wino) conv2d_wino_forward(c->out, c->inp, c->w, c->b, &c->s, c->work);
+    if (c->wino == 2) conv2d_wino_forward(c->out, c->inp, c->w, c->b, &c->s, c->work);
+    else if (c->wino == 4) conv2d_wino4_forward(c->out, c->inp, c->w, c->b, &c->s, c->work);
     else conv2d_im2col_forward(c->out, c->inp, c->w, c->b, &c->s, c->work);
 }
 
@@ -32,7 +33,9 @@ static void run_fwd(void *p) {
 static void run_bwd(void *p) {
     conv_ctx *c = p;
     tdl_conv2d_backward(NULL, NULL, c->db, c->dout, c->inp, c->w, &c->s, c->work);
-    if (c->wino) conv2d_wino_backward(c->dinp, c->dw, c->dout, c->inp, c->w, &c->s, c->work);
+    if (c->wino == 2) conv2d_wino_backward(c->dinp, c->dw, c->dout, c->inp, c->w, &c->s, c->work);
+    else if (c->wino == 4)
+        conv2d_wino4_backward(c->dinp, c->dw, c->dout, c->inp, c->w, &c->s, c->work);
     else conv2d_im2col_backward(c->dinp, c->dw, c->dout, c->inp, c->w, &c->s, c->work);
 }
 
@@ -70,23 +73,34 @@ int main(int argc, char **argv) {
         size_t nwork = conv2d_im2col_work_floats(&c.s, nt);
         if (has_wino && conv2d_wino_work_floats(&c.s, nt) > nwork)
             nwork = conv2d_wino_work_floats(&c.s, nt);
+        if (has_wino && conv2d_wino4_work_floats(&c.s, nt) > nwork)
+            nwork = conv2d_wino4_work_floats(&c.s, nt);
         c.inp = bench_floats(ni, 1); c.w = bench_floats(nw, 2); c.b = bench_floats(c.s.OC, 3);
         c.out = bench_floats(no, 4); c.dout = bench_floats(no, 5); c.dinp = bench_floats(ni, 6);
         c.dw = bench_floats(nw, 7); c.db = bench_floats(c.s.OC, 8);
         c.work = bench_floats(nwork, 9);
-        /* the dispatcher's pick: its workspace size tells which path it takes */
-        const int picks_wino = has_wino && tdl_conv2d_work_floats(&c.s, nt) ==
-                                               conv2d_wino_work_floats(&c.s, nt) &&
-                               conv2d_wino_work_floats(&c.s, nt) != conv2d_im2col_work_floats(&c.s, nt);
+        /* the dispatcher's pick: its forward gives the bits of one path */
+        int pick = 0;
+        if (has_wino) {
+            float *o = bench_floats(no, 10);
+            tdl_conv2d_forward(o, c.inp, c.w, c.b, &c.s, c.work);
+            for (int m = 2; m <= 4; m += 2) {
+                c.wino = m;
+                run_fwd(&c);
+                if (memcmp(o, c.out, no * sizeof(float)) == 0) pick = m;
+            }
+            free(o);
+        }
         double flops = 2.0 * c.s.B * c.s.OC * OH * OW * (double)c.s.C * c.s.K * c.s.K;
-        for (int wino = 0; wino <= has_wino; wino++) {
+        for (int wino = 0; wino <= (has_wino ? 4 : 0); wino += 2) {
             c.wino = wino;
             double tf = bench_best(run_fwd, &c, 3, 0.3);
             double tb = bench_best(run_bwd, &c, 3, 0.3);
             printf("| %d x %d x %dx%d -> %d, k%d s%d | %s | %d | %s%s | %.2f ms (%.1f GFLOP/s) | "
                    "%.2f ms (%.1f GFLOP/s) |\n", c.s.B, c.s.C, c.s.H, c.s.W, c.s.OC, c.s.K, c.s.S,
-                   core, tdl_threads_count(), wino ? "winograd" : "im2col",
-                   wino == picks_wino ? " *" : "", tf * 1e3, flops / tf * 1e-9, tb * 1e3,
+                   core, tdl_threads_count(),
+                   wino == 2 ? "F(2x2,3x3)" : wino == 4 ? "F(4x4,3x3)" : "im2col",
+                   wino == pick ? " *" : "", tf * 1e3, flops / tf * 1e-9, tb * 1e3,
                    2 * flops / tb * 1e-9);
             fflush(stdout);
         }
