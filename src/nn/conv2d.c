@@ -1,5 +1,9 @@
 /* conv2d.c: 2-D convolution (NCHW, square odd kernel K, stride S, zero
- * padding P) as im2col + one cblas_sgemm per image.
+ * padding P) as im2col + one cblas_sgemm per image, and the dispatch of
+ * tdl_conv2d_*: 3x3 stride-1 padding-1 convolutions with at least 4 input
+ * channels go to Winograd F(2x2, 3x3) or F(4x4, 3x3) (conv2d_winograd.c,
+ * 1.3-1.9x faster at the UNet's shapes), unless the environment sets TDL_CONV_IM2COL=1 (read
+ * once; for A/B benchmarks and tests). dbias is computed here for both.
  *
  * Per image b, with CK = C*K*K and Q = OH*OW output positions:
  *   col_b (CK, Q)    col_b[(c*K + ki)*K + kj, oh*OW + ow] = inp[b, c, oh*S - P + ki, ow*S - P + kj]
@@ -7,7 +11,7 @@
  * Backward:
  *   dweight       += sum_b dout_b @ col_b^T       (per-thread partial sums)
  *   dcol_b (CK, Q) = weight^T @ dout_b, then col2im adds it into dinp_b
- *   dbias[oc]     += sum_{b, q} dout_b[oc, q]
+ *   dbias[oc]     += sum_{b, q} dout_b[oc, q]   (rows in float lanes, summed in double)
  * Images are spread over OpenMP threads; the sgemm inside a parallel region
  * runs on its calling thread. With fewer images than threads the loop runs
  * serially and each sgemm uses the whole team. A 1x1 kernel with stride 1
@@ -19,8 +23,11 @@
  */
 #include <cblas.h>
 #include <omp.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "conv2d_winograd.h"
 #include "tdl/nn.h"
 #include "tdl/status.h"
 
@@ -59,7 +66,7 @@ static size_t slot_floats(const tdl_conv2d_shape *s) {
     return (is_pointwise(s) ? 0 : CK * Q) + (size_t)s->OC * CK;
 }
 
-size_t tdl_conv2d_work_floats(const tdl_conv2d_shape *s, int threads) {
+size_t conv2d_im2col_work_floats(const tdl_conv2d_shape *s, int threads) {
     check_shape(s);
     return (size_t)conv_slots(s, threads) * slot_floats(s);
 }
@@ -123,7 +130,11 @@ static void col2im_add(float *dx, const float *dcol, const tdl_conv2d_shape *s, 
                     if (ih < 0 || ih >= H) continue;
                     const float *r = row + (size_t)oh * OW;
                     float *dxr = dxc + (size_t)ih * W - P + kj;
-                    for (int ow = lo; ow < hi; ow++) dxr[(size_t)ow * S] += r[ow];
+                    if (S == 1) {
+                        for (int ow = lo; ow < hi; ow++) dxr[ow] += r[ow];
+                    } else {
+                        for (int ow = lo; ow < hi; ow++) dxr[(size_t)ow * S] += r[ow];
+                    }
                 }
             }
         }
@@ -131,8 +142,8 @@ static void col2im_add(float *dx, const float *dcol, const tdl_conv2d_shape *s, 
 }
 
 // out (B, OC, OH, OW), inp (B, C, H, W), weight (OC, C, K, K), bias (OC) or NULL,
-// work: tdl_conv2d_work_floats(s, omp_get_max_threads()) floats.
-void tdl_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
+// work: conv2d_im2col_work_floats(s, omp_get_max_threads()) floats.
+void conv2d_im2col_forward(float *out, const float *inp, const float *weight, const float *bias,
                         const tdl_conv2d_shape *s, float *work) {
     TDL_ASSERT(out && inp && weight, "NULL argument");
     check_shape(s);
@@ -165,11 +176,10 @@ void tdl_conv2d_forward(float *out, const float *inp, const float *weight, const
     }
 }
 
-// dinp (B, C, H, W), dweight (OC, C, K, K), dbias (OC), each may be NULL;
+// dinp (B, C, H, W), dweight (OC, C, K, K), each may be NULL;
 // dout (B, OC, OH, OW), inp (B, C, H, W), weight (OC, C, K, K).
-void tdl_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                         const float *inp, const float *weight, const tdl_conv2d_shape *s,
-                         float *work) {
+void conv2d_im2col_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                            const float *weight, const tdl_conv2d_shape *s, float *work) {
     TDL_ASSERT(dout && inp && weight, "NULL argument");
     check_shape(s);
     const int OH = tdl_conv2d_out_h(s), OW = tdl_conv2d_out_w(s);
@@ -181,17 +191,6 @@ void tdl_conv2d_backward(float *dinp, float *dweight, float *dbias, const float 
     const size_t slot = slot_floats(s);
     const size_t colsz = pointwise ? 0 : (size_t)CK * Q;
 
-    if (dbias) {
-#pragma omp parallel for schedule(static)
-        for (int oc = 0; oc < OC; oc++) {
-            double acc = 0.0;
-            for (int b = 0; b < B; b++) {
-                const float *d = dout + ((size_t)b * OC + oc) * Q;
-                for (int q = 0; q < Q; q++) acc += d[q];
-            }
-            dbias[oc] += (float)acc;
-        }
-    }
     if (!dinp && !dweight) return;
 
     // Slot t handles images [t*B/slots, (t+1)*B/slots): a fixed split, so the
@@ -238,5 +237,85 @@ void tdl_conv2d_backward(float *dinp, float *dweight, float *dbias, const float 
                 dweight[i] += acc;
             }
         }
+    }
+}
+
+// dbias (OC) += sum over b, q of dout (B, OC, Q): each row summed in eight
+// float lanes (vectorisable), the rows added in double in image order.
+static void dbias_add(float *dbias, const float *dout, int B, int OC, int Q) {
+#pragma omp parallel for schedule(static)
+    for (int oc = 0; oc < OC; oc++) {
+        double acc = 0.0;
+        for (int b = 0; b < B; b++) {
+            const float *d = dout + ((size_t)b * OC + oc) * Q; // (Q)
+            float lane[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+            int q = 0;
+            for (; q + 8 <= Q; q += 8)
+                for (int l = 0; l < 8; l++) lane[l] += d[q + l];
+            float rest = 0.0f;
+            for (; q < Q; q++) rest += d[q];
+            acc += (double)(((lane[0] + lane[4]) + (lane[1] + lane[5])) +
+                            ((lane[2] + lane[6]) + (lane[3] + lane[7])) + rest);
+        }
+        dbias[oc] += (float)acc;
+    }
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+// TDL_CONV_IM2COL set (and not "0") forces the im2col path; read once.
+static int force_im2col(void) {
+    static atomic_int flag = -1;
+    int f = atomic_load(&flag);
+    if (f < 0) {
+        const char *e = getenv("TDL_CONV_IM2COL");
+        f = e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
+        atomic_store(&flag, f);
+    }
+    return f;
+}
+
+// Winograd for 3x3 stride-1 "same" convolutions where it is faster than
+// im2col (bench_conv2d): not for fewer than 4 input channels (the head conv,
+// C = 1: im2col is 2.5x faster; the tail, OC = 1, gains). F(4x4, 3x3) where it
+// beats F(2x2, 3x3): many channels on large images (the paper preset's 28x28
+// level, C = 128: 20% faster); at 14x14 and 7x7 its tiles cover 16x16 and
+// 8x8, and with C = 32 its heavier transforms cost more than it saves.
+// Returns 0 (im2col), 2 or 4 (the output tile size).
+static int winograd_tile(const tdl_conv2d_shape *s) {
+    if (!conv2d_wino_supports(s) || s->C < 4 || force_im2col()) return 0;
+    return s->C >= 96 && s->OC >= 96 && s->H >= 24 && s->W >= 24 ? 4 : 2;
+}
+
+size_t tdl_conv2d_work_floats(const tdl_conv2d_shape *s, int threads) {
+    check_shape(s);
+    switch (winograd_tile(s)) {
+    case 2: return conv2d_wino_work_floats(s, threads);
+    case 4: return conv2d_wino4_work_floats(s, threads);
+    default: return conv2d_im2col_work_floats(s, threads);
+    }
+}
+
+void tdl_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
+                        const tdl_conv2d_shape *s, float *work) {
+    check_shape(s);
+    switch (winograd_tile(s)) {
+    case 2: conv2d_wino_forward(out, inp, weight, bias, s, work); break;
+    case 4: conv2d_wino4_forward(out, inp, weight, bias, s, work); break;
+    default: conv2d_im2col_forward(out, inp, weight, bias, s, work);
+    }
+}
+
+void tdl_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                         const float *inp, const float *weight, const tdl_conv2d_shape *s,
+                         float *work) {
+    TDL_ASSERT(dout && inp && weight, "NULL argument");
+    check_shape(s);
+    if (dbias) dbias_add(dbias, dout, s->B, s->OC, tdl_conv2d_out_h(s) * tdl_conv2d_out_w(s));
+    if (!dinp && !dweight) return;
+    switch (winograd_tile(s)) {
+    case 2: conv2d_wino_backward(dinp, dweight, dout, inp, weight, s, work); break;
+    case 4: conv2d_wino4_backward(dinp, dweight, dout, inp, weight, s, work); break;
+    default: conv2d_im2col_backward(dinp, dweight, dout, inp, weight, s, work);
     }
 }
