@@ -8,7 +8,13 @@
  * Prints the best time of REPS rounds (after one warm-up) of each, the
  * GFLOP/s from the plan's FLOP count (convolutions, linears, attention
  * matmuls; backward counted as twice the forward), the cache bytes, and the
- * peak RSS after the training part (params + grad cache) and at the end. */
+ * peak RSS after the training part (params + grad cache) and at the end.
+ * Last, one whole DDPM training iteration as `tdl diffusion train` runs it
+ * (tdl_diffusion_trainer_step: draw t and eps, the loss, forward + backward
+ * in chunks of 16, the finiteness check and the Adam step) on B images of a
+ * synthetic series, with the process's peak RSS: the figure to set against
+ * a PyTorch training step (forward, loss, backward, Adam). */
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +23,7 @@
 
 #include "../src/models/unet_plan.h"
 #include "bench_common.h"
+#include "tdl/diffusion_train.h"
 #include "tdl/threads.h"
 #include "tdl/unet.h"
 
@@ -46,6 +53,16 @@ static void train_step(void *p) {
 static void reverse_step(void *p) {
     step_ctx *s = p;
     tdl_unet_forward(s->u, s->c, s->x, s->t, s->eps, s->B, 0, NULL);
+}
+
+typedef struct {
+    tdl_diffusion_trainer *tr;
+    const tdl_diffusion_data *data;
+} trainer_ctx;
+
+static void trainer_step(void *p) {
+    trainer_ctx *c = p;
+    tdl_diffusion_trainer_step(c->tr, c->data, NULL);
 }
 
 static double cpu_seconds(void) {
@@ -145,5 +162,36 @@ int main(int argc, char **argv) {
     tdl_unet_cache_free(s.c);
     tdl_unet_free(&u);
     free(s.x), free(s.eps), free(s.deps), free(s.t);
+
+    /* the whole training iteration, through the trainer */
+    tdl_ddpm_config mc;
+    tdl_diffusion_train_config tc;
+    tdl_series raw = {0};
+    tdl_diffusion_data data;
+    tdl_ddpm m;
+    tdl_diffusion_trainer trn;
+    if (tdl_diffusion_preset(preset, &mc, &tc) != TDL_OK ||
+        tdl_series_alloc(&raw, (size_t)28 * 800) != TDL_OK) {
+        fprintf(stderr, "bench_unet: %s\n", tdl_last_error());
+        return 1;
+    }
+    for (size_t i = 0; i < raw.n; i++) /* 800 rows: 560 training rows, 20 images */
+        raw.v[i] = 1000.0 + 300.0 * sin(0.2 * (double)i) + 50.0 * sin(0.037 * (double)i * i);
+    tc.batch = B;
+    if (tdl_diffusion_data_prepare(&data, &raw) != TDL_OK || tdl_ddpm_init(&m, &mc, 1) != TDL_OK ||
+        tdl_diffusion_trainer_init(&trn, &m, &tc) != TDL_OK) {
+        fprintf(stderr, "bench_unet: %s\n", tdl_last_error());
+        return 1;
+    }
+    trainer_ctx tctx = {&trn, &data};
+    double cs;
+    const double ts = time_calls(trainer_step, &tctx, reps, &cs);
+    printf("trainer step (loss, fwd+bwd, Adam): %.4f s  %.1f GFLOP/s  (cpu %.3f s)  skipped %lld  "
+           "peak RSS %.0f MB (process)\n", ts, 3.0 * flops / ts * 1e-9, cs, (long long)trn.skipped,
+           peak_rss_mb());
+    tdl_diffusion_trainer_free(&trn);
+    tdl_ddpm_free(&m);
+    tdl_diffusion_data_free(&data);
+    tdl_series_free(&raw);
     return 0;
 }
