@@ -4,9 +4,9 @@
  *
  *   exp(y): y = k ln2 + r (|r| <= ln2 / 2, ln2 split in two so k ln2 is exact),
  *   Taylor of degree 7 in r (relative error 6e-9 against exp(r)), times 2^k
- *   built from its bits; y is clamped below at -87 (exp(-87) = 1.6e-38, the
- *   smallest normal is 1.2e-38), so results below that are 1.6e-38, not 0.
- *   Callers pass y <= 1 (k <= 1: 2^k stays a normal float).
+ *   built from its bits; y is clamped to [-87, 88] (exp(-87) = 1.6e-38, the
+ *   smallest normal is 1.2e-38; exp(88) = 1.7e38 < FLT_MAX), so 2^k stays a
+ *   normal float and results below the range are 1.6e-38, not 0. NaN stays NaN.
  * Against expf the result differs by a few ulp (rounding of the polynomial).
  */
 #ifndef TDL_FAST_EXP_H
@@ -16,7 +16,7 @@
 #include <string.h>
 
 static inline float fast_exp(float y) {
-    y = y < -87.0f ? -87.0f : y; /* callers pass y <= 1 */
+    y = y < -87.0f ? -87.0f : (y > 88.0f ? 88.0f : y);
     const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
     const float kf = (y * 1.44269504088896341f + magic) - magic;
     float r = y - kf * 0.693145751953125f; /* ln2 high part, exact product */
@@ -29,7 +29,7 @@ static inline float fast_exp(float y) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    /* kf is in [-126, 1] for finite y; a NaN y gives a NaN kf, whose int
+    /* kf is in [-126, 127] for finite y; a NaN y gives a NaN kf, whose int
      * conversion is undefined, so the exponent is taken from a clamped copy
      * (a NaN compares false and becomes -126) and the NaN still reaches the
      * result through r and p. */

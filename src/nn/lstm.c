@@ -26,44 +26,20 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fast_exp.h"
 #include "tdl/nn.h"
 #include "tdl/status.h"
 
-/* exp, tanh and sigmoid that the compiler can vectorise (libm's are scalar
- * calls and took a third of a training step). exp: x = n ln2 + r with
- * |r| <= ln2/2, e^r by its Taylor polynomial to degree 7 (truncation < 1e-8
- * relative), times 2^n built in the exponent bits; within 2 ulp of expf for
- * x in [-87, 88], the input is clamped to that range (sigmoid and tanh only
- * need it there); NaN stays NaN. */
-static inline float lstm_exp(float x) {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    float n = x * 1.44269504088896341f + 12582912.0f; /* round to nearest: 1.5 * 2^23 */
-    n -= 12582912.0f;
-    float r = x - n * 0.693145751953125f; /* ln 2 split in a short high part */
-    r = r - n * 1.42860682030941723212e-6f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    /* A NaN input must come out NaN (training skips non-finite steps), and
-     * converting NaN to an integer is undefined: convert 0 instead. */
-    const int nan_in = x != x;
-    union { int32_t i; float f; } scale;
-    scale.i = ((nan_in ? 0 : (int32_t)n) + 127) << 23;
-    return nan_in ? x : p * scale.f;
-}
-
-static inline float lstm_sigmoid(float x) { return 1.0f / (1.0f + lstm_exp(-x)); }
+/* sigmoid and tanh that the compiler can vectorise (libm's are scalar calls
+ * and took a third of a training step), on fast_exp (within 2 ulp of expf on
+ * [-87, 88], where sigmoid and tanh need it; NaN stays NaN). */
+static inline float lstm_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
 
 /* tanh: odd Taylor polynomial to x^11 for |x| < 0.3 (next term < 1e-8
  * relative), else sign(x) (1 - 2 / (e^{2|x|} + 1)). */
 static inline float lstm_tanh(float x) {
     float ax = x < 0.0f ? -x : x;
-    float big = 1.0f - 2.0f / (lstm_exp(2.0f * ax) + 1.0f);
+    float big = 1.0f - 2.0f / (fast_exp(2.0f * ax) + 1.0f);
     big = x < 0.0f ? -big : big;
     float x2 = x * x;
     float p = -1382.0f / 155925.0f;
