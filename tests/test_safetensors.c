@@ -139,8 +139,9 @@ static void test_round_trip(void) {
         {"layer.weight", 2, sa, a}, {"layer.bias", 1, sb, b}, {"scalar", 0, NULL, c},
         {"empty", 1, (int64_t[]){0}, NULL},
     };
-    const char *meta[] = {"format", "tdl-1", "config", "{\"ch\": 32}"};
-    tdl_status s = tdl_safetensors_write(path, e, 4, meta, 2);
+    const char *meta[] = {"format", "tdl-1", "config", "{\"ch\": 32}", "lr", "2.5e-4",
+                          "epoch", "12",    "bad",    "12x"};
+    tdl_status s = tdl_safetensors_write(path, e, 4, meta, 5);
     TDL_CHECK(s == TDL_OK, "write: %s", tdl_last_error());
     TDL_CHECK(access("test_safetensors_rt.safetensors.tmp", F_OK) != 0, "temporary file left");
 
@@ -165,6 +166,27 @@ static void test_round_trip(void) {
                   strcmp(tdl_safetensors_meta(&st, "config"), "{\"ch\": 32}") == 0,
               "metadata lost");
     TDL_CHECK(tdl_safetensors_meta(&st, "absent") == NULL, "phantom metadata");
+    /* required metadata, parsed (the checkpoints' readers) */
+    const char *sv;
+    double dv = 0.0;
+    int64_t iv = 0;
+    TDL_CHECK(tdl_safetensors_meta_req(&st, path, "test file", "format", &sv) == TDL_OK &&
+                  strcmp(sv, "tdl-1") == 0, "meta_req");
+    s = tdl_safetensors_meta_req(&st, path, "test file", "absent", &sv);
+    TDL_CHECK(s == TDL_ERR_FORMAT && strstr(tdl_last_error(), "not a test file (no \"absent\""),
+              "missing key: %s", tdl_last_error());
+    TDL_CHECK(tdl_safetensors_meta_double(&st, path, "test file", "lr", &dv) == TDL_OK &&
+                  dv == 2.5e-4, "meta_double %g", dv);
+    s = tdl_safetensors_meta_double(&st, path, "test file", "bad", &dv);
+    TDL_CHECK(s == TDL_ERR_FORMAT && strstr(tdl_last_error(), "'12x' is not a number"),
+              "trailing junk accepted as a number: %s", tdl_last_error());
+    TDL_CHECK(tdl_safetensors_meta_i64(&st, path, "test file", "epoch", 0, 12, &iv) == TDL_OK &&
+                  iv == 12, "meta_i64 %lld", (long long)iv);
+    s = tdl_safetensors_meta_i64(&st, path, "test file", "epoch", 0, 11, &iv);
+    TDL_CHECK(s == TDL_ERR_FORMAT && strstr(tdl_last_error(), "not an integer in [0, 11]"),
+              "out-of-range integer accepted: %s", tdl_last_error());
+    s = tdl_safetensors_meta_i64(&st, path, "test file", "lr", 0, 100, &iv);
+    TDL_CHECK(s == TDL_ERR_FORMAT, "a decimal accepted as an integer");
     tdl_safetensors_free(&st);
     tdl_safetensors_free(&st); /* idempotent */
     tdl_safetensors_free(NULL);

@@ -82,6 +82,19 @@ void tdl_safetensors_copy(const tdl_safetensors *st, const tdl_st_tensor *t, flo
 /* The metadata value for key, or NULL. */
 const char *tdl_safetensors_meta(const tdl_safetensors *st, const char *key);
 
+/* A required metadata value, for files whose metadata carries their state
+ * (training checkpoints): path and what ("tdl training checkpoint") name the
+ * file in the errors. A missing key is TDL_ERR_FORMAT "PATH: not a WHAT (no
+ * "KEY" in the metadata)"; a value that does not parse whole (a decimal
+ * number; an integer in [lo, hi]) is TDL_ERR_FORMAT naming the key and value. */
+tdl_status tdl_safetensors_meta_req(const tdl_safetensors *st, const char *path,
+                                    const char *what, const char *key, const char **out);
+tdl_status tdl_safetensors_meta_double(const tdl_safetensors *st, const char *path,
+                                       const char *what, const char *key, double *out);
+tdl_status tdl_safetensors_meta_i64(const tdl_safetensors *st, const char *path,
+                                    const char *what, const char *key, int64_t lo, int64_t hi,
+                                    int64_t *out);
+
 /* One tensor to write. */
 typedef struct tdl_st_entry {
     const char *name;

@@ -7,6 +7,7 @@
 #include "tdl/atomic_file.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,43 @@ const char *tdl_safetensors_meta(const tdl_safetensors *st, const char *key) {
     for (int i = 0; i < st->meta_count; i++)
         if (strcmp(st->meta_keys[i], key) == 0) return st->meta_values[i];
     return NULL;
+}
+
+tdl_status tdl_safetensors_meta_req(const tdl_safetensors *st, const char *path,
+                                    const char *what, const char *key, const char **out) {
+    *out = tdl_safetensors_meta(st, key);
+    if (!*out)
+        return tdl_error(TDL_ERR_FORMAT, "%s: not a %s (no \"%s\" in the metadata)", path, what,
+                         key);
+    return TDL_OK;
+}
+
+tdl_status tdl_safetensors_meta_double(const tdl_safetensors *st, const char *path,
+                                       const char *what, const char *key, double *out) {
+    const char *s;
+    char *end;
+    TDL_TRY(tdl_safetensors_meta_req(st, path, what, key, &s));
+    errno = 0;
+    *out = strtod(s, &end);
+    if (errno || end == s || *end)
+        return tdl_error(TDL_ERR_FORMAT, "%s: metadata \"%s\" = '%s' is not a number", path, key,
+                         s);
+    return TDL_OK;
+}
+
+tdl_status tdl_safetensors_meta_i64(const tdl_safetensors *st, const char *path,
+                                    const char *what, const char *key, int64_t lo, int64_t hi,
+                                    int64_t *out) {
+    const char *s;
+    char *end;
+    TDL_TRY(tdl_safetensors_meta_req(st, path, what, key, &s));
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (errno || end == s || *end || x < lo || x > hi)
+        return tdl_error(TDL_ERR_FORMAT, "%s: metadata \"%s\" = '%s' is not an integer in "
+                         "[%" PRId64 ", %" PRId64 "]", path, key, s, lo, hi);
+    *out = (int64_t)x;
+    return TDL_OK;
 }
 
 /* ----------------------------------------------------------------- writer */

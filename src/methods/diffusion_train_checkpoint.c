@@ -1,7 +1,6 @@
 /* diffusion_train_checkpoint.c: the DDPM trainer's state as one model file
  * (diffusion_train.h): a tdl-ddpm file (so `diffusion sample` can read a
  * checkpoint) with Adam's moments and the loop's state as metadata. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,40 +77,20 @@ tdl_status tdl_diffusion_model_save(const tdl_diffusion_trainer *t, const char *
     return save(t, path, train_source, d, 0);
 }
 
+/* Required metadata of a checkpoint (safetensors.h names the file in errors). */
 static tdl_status meta_get(const tdl_safetensors *st, const char *path, const char *key,
                            const char **out) {
-    *out = tdl_safetensors_meta(st, key);
-    if (!*out)
-        return tdl_error(TDL_ERR_FORMAT, "%s: not a diffusion training checkpoint (no \"%s\" in "
-                         "the metadata)", path, key);
-    return TDL_OK;
+    return tdl_safetensors_meta_req(st, path, "diffusion training checkpoint", key, out);
 }
 
 static tdl_status meta_double(const tdl_safetensors *st, const char *path, const char *key,
                               double *out) {
-    const char *s;
-    char *end;
-    TDL_TRY(meta_get(st, path, key, &s));
-    errno = 0;
-    *out = strtod(s, &end);
-    if (errno || end == s || *end)
-        return tdl_error(TDL_ERR_FORMAT, "%s: metadata \"%s\" = '%s' is not a number", path, key,
-                         s);
-    return TDL_OK;
+    return tdl_safetensors_meta_double(st, path, "diffusion training checkpoint", key, out);
 }
 
 static tdl_status meta_i64(const tdl_safetensors *st, const char *path, const char *key,
                            int64_t lo, int64_t hi, int64_t *out) {
-    const char *s;
-    char *end;
-    TDL_TRY(meta_get(st, path, key, &s));
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (errno || end == s || *end || x < lo || x > hi)
-        return tdl_error(TDL_ERR_FORMAT, "%s: metadata \"%s\" = '%s' is not an integer in "
-                         "[%" PRId64 ", %" PRId64 "]", path, key, s, lo, hi);
-    *out = (int64_t)x;
-    return TDL_OK;
+    return tdl_safetensors_meta_i64(st, path, "diffusion training checkpoint", key, lo, hi, out);
 }
 
 static tdl_status read_info(const tdl_safetensors *st, const char *path,

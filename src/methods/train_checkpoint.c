@@ -73,41 +73,20 @@ tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
     return tdl_params_save(&t->pred->params, path, all, n + 3, 1);
 }
 
-/* Metadata value of key, or an error naming the file. */
+/* Required metadata of a checkpoint (safetensors.h names the file in errors). */
 static tdl_status meta_get(const tdl_safetensors *st, const char *path, const char *key,
                            const char **out) {
-    *out = tdl_safetensors_meta(st, key);
-    if (!*out)
-        return tdl_error(TDL_ERR_FORMAT, "%s: not a tdl training checkpoint (no \"%s\" in the "
-                         "metadata)", path, key);
-    return TDL_OK;
+    return tdl_safetensors_meta_req(st, path, "tdl training checkpoint", key, out);
 }
 
 static tdl_status meta_double(const tdl_safetensors *st, const char *path, const char *key,
                               double *out) {
-    const char *s;
-    char *end;
-    TDL_TRY(meta_get(st, path, key, &s));
-    errno = 0;
-    *out = strtod(s, &end);
-    if (errno || end == s || *end)
-        return tdl_error(TDL_ERR_FORMAT, "%s: metadata \"%s\" = '%s' is not a number", path, key,
-                         s);
-    return TDL_OK;
+    return tdl_safetensors_meta_double(st, path, "tdl training checkpoint", key, out);
 }
 
 static tdl_status meta_i64(const tdl_safetensors *st, const char *path, const char *key,
                            int64_t lo, int64_t hi, int64_t *out) {
-    const char *s;
-    char *end;
-    TDL_TRY(meta_get(st, path, key, &s));
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (errno || end == s || *end || x < lo || x > hi)
-        return tdl_error(TDL_ERR_FORMAT, "%s: metadata \"%s\" = '%s' is not an integer in "
-                         "[%" PRId64 ", %" PRId64 "]", path, key, s, lo, hi);
-    *out = (int64_t)x;
-    return TDL_OK;
+    return tdl_safetensors_meta_i64(st, path, "tdl training checkpoint", key, lo, hi, out);
 }
 
 static tdl_status read_info(const tdl_safetensors *st, const char *path, tdl_checkpoint_info *in) {
