@@ -175,15 +175,21 @@ for preset in $UNET_PRESETS; do
         }' "$TMP/unet.$preset.torch" >>"$TMP/unet.ratio"
 done
 
-# speedup HASWELL_FILE AVX512_FILE COLUMN: a markdown table joining the rows
-# of the two runs on (what, threads), with the first number of COLUMN (a
-# time) from each and their ratio.
+# speedup HASWELL_FILE AVX512_FILE COLUMN [PATHCOLUMN]: a markdown table
+# joining the rows of the two runs on (what, threads[, path]), with the first
+# number of COLUMN (a time) from each and their ratio. PATHCOLUMN (conv2d's
+# algorithm, " *" marking the dispatcher's pick) joins and is printed too.
 speedup() {
-    awk -F '|' -v col="$3" '
+    awk -F '|' -v col="$3" -v pcol="${4:-0}" '
         function trim(x) { gsub(/^ +| +$/, "", x); return x }
-        FNR == NR { split($col, v, " "); hw[trim($2) "|" trim($4)] = v[1]; next }
-        { k = trim($2) "|" trim($4); split($col, v, " ");
-          if (k in hw) printf "| %s | %s | %s ms | %s ms | %.2f x |\n", trim($2), trim($4), hw[k], v[1], hw[k] / v[1] }
+        function key() { k = trim($2) "|" trim($4); if (pcol) k = k "|" trim($pcol); return k }
+        /^\| shape \||^\|---/ { next }
+        FNR == NR { split($col, v, " "); hw[key()] = v[1]; next }
+        { k = key(); split($col, v, " ");
+          if (!(k in hw)) next
+          printf "| %s | %s |", trim($2), trim($4)
+          if (pcol) printf " %s |", trim($pcol)
+          printf " %s ms | %s ms | %.2f x |\n", hw[k], v[1], hw[k] / v[1] }
     ' "$1" "$2"
 }
 
@@ -221,15 +227,19 @@ commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo
     echo "Backward computes dinp, dweight and dbias (twice the forward's FLOPs)."
     echo
-    echo "| shape (B x C x HxW -> OC) | kernels | threads | forward | backward |"
-    echo "|---|---|---|---|---|"
-    cat "$TMP/bench_conv2d.avx512" "$TMP/bench_conv2d.haswell"
+    echo "Each 3x3 stride-1 shape runs on every path (im2col + sgemm, Winograd"
+    echo "F(2x2,3x3), F(4x4,3x3)); \`*\` marks the one tdl's dispatcher picks. GFLOP/s"
+    echo "count the direct convolution's multiply-adds (effective rates for Winograd)."
     echo
-    echo "Forward + backward speed-up of the AVX-512 kernels (backward times):"
+    echo "| shape (B x C x HxW -> OC) | kernels | threads | path | forward | backward |"
+    echo "|---|---|---|---|---|---|"
+    cat "$TMP/bench_conv2d.avx512" "$TMP/bench_conv2d.haswell" | grep -v '^| shape |' | grep -v '^|---'
     echo
-    echo "| shape | threads | Haswell | AVX-512 | speed-up |"
-    echo "|---|---|---|---|---|"
-    speedup "$TMP/bench_conv2d.haswell" "$TMP/bench_conv2d.avx512" 6
+    echo "Speed-up of the AVX-512 kernels (backward times):"
+    echo
+    echo "| shape | threads | path | Haswell | AVX-512 | speed-up |"
+    echo "|---|---|---|---|---|---|"
+    speedup "$TMP/bench_conv2d.haswell" "$TMP/bench_conv2d.avx512" 7 5
     echo
     echo "## One LSTM training step of the predictor (batch 64, 7 steps, 1->128->64)"
     echo
