@@ -1,17 +1,21 @@
 /* lstm.c: one LSTM layer over a whole sequence (torch.nn.LSTM(C, H, batch_first=True)).
  *
  * Work plan. Forward: one sgemm gives the input projection of every (b, t)
- * row at once (with one input feature, C = 1, a direct outer product); then,
- * step by step, one sgemm adds h_{t-1} @ w_hh^T and the gate nonlinearities
- * follow, one call for a thread's block of rows. Backward through time: per step the gate gradients
- * from dh_t (+ the recurrent term dgates_{t+1} @ w_hh, one sgemm), then after
- * the loop every weight gradient is one sgemm over all B*T rows.
+ * row of a block at once (with one input feature, C = 1, a direct outer
+ * product); then, step by step, one sgemm adds h_{t-1} @ w_hh^T and the gate
+ * nonlinearities follow, one call for the block's rows. Backward through
+ * time: per step the gate gradients from dh_t (+ the recurrent term
+ * dgates_{t+1} @ w_hh, one sgemm), then after the loop every weight gradient
+ * is one sgemm over all B*T rows.
  *
  * Batch elements are independent inside the recurrence, so each thread takes
- * a contiguous block of batch rows through all T steps with single-threaded
- * sgemms on its rows (one parallel region, no barrier per step); the weight
- * gradient products after the loop run outside it on every thread. Nothing
- * but the OpenBLAS summation order depends on the thread count.
+ * a contiguous block of batch rows through the input projection and all T
+ * steps with single-threaded sgemms on its rows (no barrier per step). The
+ * whole call is one parallel region: in backward each thread also does dinp
+ * for its rows, then after one barrier a block of rows of each weight
+ * gradient (and of the bias sums), so nothing runs on one thread while the
+ * other waits, and OpenBLAS never forks a team of its own. Nothing but the
+ * OpenBLAS summation order depends on the thread count.
  */
 /* The gate loops below vectorise only if GCC may evaluate both sides of a
  * float select, which it refuses under the default -ftrapping-math. tdl
@@ -166,20 +170,24 @@ static void lstm_outer_rows(float *gates, const float *x, const float *w, const 
     }
 }
 
-/* gates (rows, G) = b_ih + b_hh + inp (rows, C) @ w_ih (G, C)^T. With one
- * input feature (the predictor's first layer) it is an outer product, written
- * directly (an sgemm with K = 1 packs its operands for nothing); else the
- * bias row is broadcast and one sgemm adds the product to every row. */
+/* gates (rows, G) = b_ih + b_hh + inp (rows, C) @ w_ih (G, C)^T for rows
+ * [r0, r1). With one input feature (the predictor's first layer) it is an
+ * outer product, written directly (an sgemm with K = 1 packs its operands
+ * for nothing); else the bias row is broadcast and one sgemm adds the
+ * product to every row. */
 static void lstm_input_projection(float *gates, const float *inp, const float *w_ih,
-                                  const float *b_ih, const float *b_hh, long rows, int C, int G) {
+                                  const float *b_ih, const float *b_hh, long r0, long r1, int C,
+                                  int G) {
+    if (r1 <= r0) return;
+    float *g0 = gates + (size_t)r0 * G;
     if (C == 1) {
-        lstm_outer_rows(gates, inp, w_ih, b_ih, b_hh, rows, G);
+        lstm_outer_rows(g0, inp + r0, w_ih, b_ih, b_hh, r1 - r0, G);
         return;
     }
-    for (int j = 0; j < G; j++) gates[j] = b_ih[j] + b_hh[j];
-    for (long r = 1; r < rows; r++) memcpy(gates + (size_t)r * G, gates, (size_t)G * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, G, C, 1.0f, inp, C, w_ih, C,
-                1.0f, gates, G);
+    for (int j = 0; j < G; j++) g0[j] = b_ih[j] + b_hh[j];
+    for (long r = r0 + 1; r < r1; r++) memcpy(gates + (size_t)r * G, g0, (size_t)G * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), G, C, 1.0f,
+                inp + (size_t)r0 * C, C, w_ih, C, 1.0f, g0, G);
 }
 
 // h (B, T, H), c (B, T, H), gates (B, T, 4H), inp (B, T, C),
@@ -192,15 +200,13 @@ void tdl_lstm_forward(float *h, float *c, float *gates, const float *inp, const 
     TDL_ASSERT(B > 0 && T > 0 && C > 0 && H > 0, "lstm_forward: bad dims B=%d T=%d C=%d H=%d",
                B, T, C, H);
     const int G = 4 * H;
-    const long rows = (long)B * T;
-    // gates = b_ih + b_hh + inp @ w_ih^T for every (b, t) row
-    lstm_input_projection(gates, inp, w_ih, b_ih, b_hh, rows, C, G);
-
     const int parts = lstm_parts(B);
-    #pragma omp parallel for num_threads(parts) if (parts > 1)
-    for (int k = 0; k < parts; k++) {
+    #pragma omp parallel num_threads(parts) if (parts > 1)
+    {
         int b0, b1;
-        lstm_rows(B, parts, k, &b0, &b1);
+        lstm_rows(B, parts, omp_get_thread_num(), &b0, &b1);
+        // gates = b_ih + b_hh + inp @ w_ih^T for every (b, t) row of the block
+        lstm_input_projection(gates, inp, w_ih, b_ih, b_hh, (long)b0 * T, (long)b1 * T, C, G);
         for (int t = 0; t < T; t++) {
             if (t > 0)  // gates[b0:b1, t] += h[b0:b1, t-1] @ w_hh^T (rows strided by T)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b1 - b0, G, H, 1.0f,
@@ -233,12 +239,17 @@ void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, fl
     float *hprev = dgates + (size_t)rows * G;   // (B, T, H) h_{t-1}, zero at t = 0
     float *dht = hprev + (size_t)rows * H;      // (B, H) total dh of the current step
     float *dc = dht + (size_t)B * H;            // (B, H) dc flowing into step t-1
+    // with one input feature (C = 1) dw_ih is a matrix-vector product, done
+    // with the bias sums
+    const int dw_ih_in_sums = dw_ih && C == 1;
 
     const int parts = lstm_parts(B);
-    #pragma omp parallel for num_threads(parts) if (parts > 1)
-    for (int k = 0; k < parts; k++) {
-        int b0, b1;
-        lstm_rows(B, parts, k, &b0, &b1);
+    #pragma omp parallel num_threads(parts) if (parts > 1)
+    {
+        const int k = omp_get_thread_num();
+        int b0, b1, g0, g1;
+        lstm_rows(B, parts, k, &b0, &b1);  // batch rows of the recurrence and of dinp
+        lstm_rows(G, parts, k, &g0, &g1);  // rows of the weight gradients
         for (int b = b0; b < b1; b++) {
             float *hp = hprev + (size_t)b * T * H;
             memset(hp, 0, (size_t)H * sizeof(float));
@@ -256,32 +267,30 @@ void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, fl
             lstm_cells_backward(dgates, dc, gates, c, dht, hprev + (size_t)b0 * T * H, b0, b1, t,
                                 T, H);
         }
-    }
+        if (dinp && b1 > b0)  // dinp += dgates @ w_ih on this block's rows
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (b1 - b0) * T, C, G, 1.0f,
+                        dgates + (size_t)b0 * T * G, G, w_ih, C, 1.0f, dinp + (size_t)b0 * T * C,
+                        C);
+        #pragma omp barrier  // every row of dgates and hprev written
 
-    // weight gradients over all B*T rows at once; with one input feature
-    // (C = 1) dw_ih is a matrix-vector product, done with the bias sums below
-    const int dw_ih_in_sums = dw_ih && C == 1;
-    if (dw_ih && !dw_ih_in_sums)  // dw_ih += dgates^T @ inp
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, C, (int)rows, 1.0f, dgates, G,
-                    inp, C, 1.0f, dw_ih, C);
-    if (dinp)  // dinp += dgates @ w_ih
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, C, G, 1.0f, dgates, G,
-                    w_ih, C, 1.0f, dinp, C);
-    if (dw_hh && T > 1)  // dw_hh += dgates^T @ hprev
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, H, (int)rows, 1.0f, dgates, G,
-                    hprev, H, 1.0f, dw_hh, H);
-    if (db_ih || db_hh || dw_ih_in_sums) {  // column sums of dgates (and of dgates * inp)
-        const int CB = 64;  // each thread owns a block of columns
-        int nblocks = (G + CB - 1) / CB;
-        #pragma omp parallel for if (rows * G > 32768)
-        for (int blk = 0; blk < nblocks; blk++) {
-            int j0 = blk * CB, j1 = j0 + CB < G ? j0 + CB : G;
-            float acc[64], accx[64];
-            lstm_column_sums(acc, accx, dgates, dw_ih_in_sums ? inp : NULL, rows, G, j0, j1);
-            for (int j = j0; j < j1; j++) {
-                if (db_ih) db_ih[j] += acc[j - j0];
-                if (db_hh) db_hh[j] += acc[j - j0];
-                if (dw_ih_in_sums) dw_ih[j] += accx[j - j0];
+        // weight gradients over all B*T rows at once, each thread a block of
+        // their rows (columns of dgates)
+        if (dw_ih && !dw_ih_in_sums && g1 > g0)  // dw_ih += dgates^T @ inp
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, C, (int)rows, 1.0f,
+                        dgates + g0, G, inp, C, 1.0f, dw_ih + (size_t)g0 * C, C);
+        if (dw_hh && T > 1 && g1 > g0)  // dw_hh += dgates^T @ hprev
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, H, (int)rows, 1.0f,
+                        dgates + g0, G, hprev, H, 1.0f, dw_hh + (size_t)g0 * H, H);
+        if (db_ih || db_hh || dw_ih_in_sums) {  // column sums of dgates (and of dgates * inp)
+            for (int j0 = g0; j0 < g1; j0 += 64) {
+                const int j1 = j0 + 64 < g1 ? j0 + 64 : g1;
+                float acc[64], accx[64];
+                lstm_column_sums(acc, accx, dgates, dw_ih_in_sums ? inp : NULL, rows, G, j0, j1);
+                for (int j = j0; j < j1; j++) {
+                    if (db_ih) db_ih[j] += acc[j - j0];
+                    if (db_hh) db_hh[j] += acc[j - j0];
+                    if (dw_ih_in_sums) dw_ih[j] += accx[j - j0];
+                }
             }
         }
     }
