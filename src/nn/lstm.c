@@ -96,13 +96,14 @@ static void lstm_cells_forward(float *gates, float *c, float *h, int b0, int b1,
 }
 
 /* Gradient of one step of batch rows [b0, b1) (rows b * T + t of the
- * (B, T, .) tensors). Per row: dgates (4H) out, d pre-activations; dc (H):
- * dc_t from step t+1 in, dc_{t-1} out; gates (4H) activated gates; c_t and
- * c_{t-1} (H) (zero at t = 0: read from zrow (H)); dht (H) total dh_t. */
+ * (B, T, .) caches; row b * ds_b + t * ds_t of dgates). Per row: dgates (4H)
+ * out, d pre-activations; dc (H): dc_t from step t+1 in, dc_{t-1} out; gates
+ * (4H) activated gates; c_t and c_{t-1} (H) (zero at t = 0: read from zrow
+ * (H)); dht (H) total dh_t. */
 LSTM_CLONES
 static void lstm_cells_backward(float *dgates, float *dc, const float *gates, const float *c,
                                 const float *dht, const float *zrow, int b0, int b1, int t,
-                                int T, int H) {
+                                int T, int H, int ds_b, int ds_t) {
     const int G = 4 * H;
     for (int b = b0; b < b1; b++) {
         size_t row = (size_t)b * T + t;
@@ -111,7 +112,7 @@ static void lstm_cells_backward(float *dgates, float *dc, const float *gates, co
         const float *cp = t > 0 ? c + (row - 1) * H : zrow;
         const float *dhv = dht + (size_t)b * H;
         float *dcv = dc + (size_t)b * H;
-        float *da = dgates + row * G;
+        float *da = dgates + ((size_t)b * ds_b + (size_t)t * ds_t) * G;
         #pragma omp simd
         for (int j = 0; j < H; j++) {
             float ig = a[j], fg = a[H + j], gg = a[2 * H + j], og = a[3 * H + j];
@@ -219,8 +220,8 @@ void tdl_lstm_forward(float *h, float *c, float *gates, const float *inp, const 
 
 size_t tdl_lstm_scratch_floats(int B, int T, int C, int H) {
     TDL_ASSERT(B > 0 && T > 0 && C > 0 && H > 0, "lstm_scratch_floats: bad dims");
-    // dgates (B, T, 4H), hprev (B, T, H), dht (B, H), dc (B, H)
-    return (size_t)B * T * 4 * H + (size_t)B * T * H + 2 * (size_t)B * H;
+    // dgates (B*T, 4H), hprev (B*T, H), dht (B, H), dc (B, H), xt (B*T)
+    return (size_t)B * T * (4 * (size_t)H + H + 1) + 2 * (size_t)B * H;
 }
 
 // dinp (B, T, C), dw_ih (4H, C), dw_hh (4H, H), db_ih, db_hh (4H), dh (B, T, H),
@@ -235,13 +236,23 @@ void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, fl
                B, T, C, H);
     const int G = 4 * H;
     const long rows = (long)B * T;
-    float *dgates = scratch;                    // (B, T, 4H) gradient of the pre-activations
-    float *hprev = dgates + (size_t)rows * G;   // (B, T, H) h_{t-1}, zero at t = 0
+    /* dgates and hprev hold one row per (b, t), at b * ds_b + t * ds_t. With
+     * one input feature (C = 1) and no dinp nothing pairs them with the rows
+     * of inp or dinp in a product (dw_ih is a column sum), so they are
+     * time-major: the t = 0 rows, where hprev is zero, are then the first B
+     * and dw_hh skips them (1/T of its work), and a step's rows are
+     * contiguous. Else batch-major, as inp and dinp, for single products. */
+    const int tm = C == 1 && !dinp;
+    const int ds_b = tm ? 1 : T, ds_t = tm ? B : 1;
+    float *dgates = scratch;                    // (B*T, 4H) gradient of the pre-activations
+    float *hprev = dgates + (size_t)rows * G;   // (B*T, H) h_{t-1}, zero at t = 0
     float *dht = hprev + (size_t)rows * H;      // (B, H) total dh of the current step
     float *dc = dht + (size_t)B * H;            // (B, H) dc flowing into step t-1
+    float *xt = dc + (size_t)B * H;             // (B*T) inp (C = 1) in time-major rows
     // with one input feature (C = 1) dw_ih is a matrix-vector product, done
     // with the bias sums
     const int dw_ih_in_sums = dw_ih && C == 1;
+    const long r0 = tm ? B : 0;  // first row of dw_hh's product (hprev nonzero from there)
 
     const int parts = lstm_parts(B);
     #pragma omp parallel num_threads(parts) if (parts > 1)
@@ -250,28 +261,30 @@ void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, fl
         int b0, b1, g0, g1;
         lstm_rows(B, parts, k, &b0, &b1);  // batch rows of the recurrence and of dinp
         lstm_rows(G, parts, k, &g0, &g1);  // rows of the weight gradients
-        for (int b = b0; b < b1; b++) {
-            float *hp = hprev + (size_t)b * T * H;
-            memset(hp, 0, (size_t)H * sizeof(float));
-            if (T > 1) memcpy(hp + H, h + (size_t)b * T * H, (size_t)(T - 1) * H * sizeof(float));
-        }
+        for (int b = b0; b < b1; b++)
+            for (int t = 0; t < T; t++) {
+                float *hp = hprev + ((size_t)b * ds_b + (size_t)t * ds_t) * H;
+                if (t == 0) memset(hp, 0, (size_t)H * sizeof(float));
+                else memcpy(hp, h + ((size_t)b * T + t - 1) * H, (size_t)H * sizeof(float));
+                if (tm) xt[(size_t)b * ds_b + (size_t)t * ds_t] = inp[(size_t)b * T + t];
+            }
         memset(dc + (size_t)b0 * H, 0, (size_t)(b1 - b0) * H * sizeof(float));
+        // c_{-1} = 0: at t = 0 read the zero row hprev[b0, 0] instead
+        const float *zrow = hprev + (size_t)b0 * ds_b * H;
         for (int t = T - 1; t >= 0; t--) {
             for (int b = b0; b < b1; b++)
                 memcpy(dht + (size_t)b * H, dh + ((size_t)b * T + t) * H, (size_t)H * sizeof(float));
             if (t < T - 1)  // dht += dgates[b0:b1, t+1] @ w_hh
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b1 - b0, H, G, 1.0f,
-                            dgates + ((size_t)b0 * T + t + 1) * G, T * G, w_hh, H, 1.0f,
-                            dht + (size_t)b0 * H, H);
-            // c_{-1} = 0: at t = 0 read the zero row hprev[b0, 0] instead
-            lstm_cells_backward(dgates, dc, gates, c, dht, hprev + (size_t)b0 * T * H, b0, b1, t,
-                                T, H);
+                            dgates + ((size_t)b0 * ds_b + (size_t)(t + 1) * ds_t) * G, ds_b * G,
+                            w_hh, H, 1.0f, dht + (size_t)b0 * H, H);
+            lstm_cells_backward(dgates, dc, gates, c, dht, zrow, b0, b1, t, T, H, ds_b, ds_t);
         }
-        if (dinp && b1 > b0)  // dinp += dgates @ w_ih on this block's rows
+        if (dinp && b1 > b0)  // dinp += dgates @ w_ih on this block's rows (batch-major)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (b1 - b0) * T, C, G, 1.0f,
                         dgates + (size_t)b0 * T * G, G, w_ih, C, 1.0f, dinp + (size_t)b0 * T * C,
                         C);
-        #pragma omp barrier  // every row of dgates and hprev written
+        #pragma omp barrier  // every row of dgates, hprev and xt written
 
         // weight gradients over all B*T rows at once, each thread a block of
         // their rows (columns of dgates)
@@ -279,13 +292,15 @@ void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, fl
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, C, (int)rows, 1.0f,
                         dgates + g0, G, inp, C, 1.0f, dw_ih + (size_t)g0 * C, C);
         if (dw_hh && T > 1 && g1 > g0)  // dw_hh += dgates^T @ hprev
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, H, (int)rows, 1.0f,
-                        dgates + g0, G, hprev, H, 1.0f, dw_hh + (size_t)g0 * H, H);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, H, (int)(rows - r0),
+                        1.0f, dgates + (size_t)r0 * G + g0, G, hprev + (size_t)r0 * H, H, 1.0f,
+                        dw_hh + (size_t)g0 * H, H);
         if (db_ih || db_hh || dw_ih_in_sums) {  // column sums of dgates (and of dgates * inp)
             for (int j0 = g0; j0 < g1; j0 += 64) {
                 const int j1 = j0 + 64 < g1 ? j0 + 64 : g1;
                 float acc[64], accx[64];
-                lstm_column_sums(acc, accx, dgates, dw_ih_in_sums ? inp : NULL, rows, G, j0, j1);
+                lstm_column_sums(acc, accx, dgates, dw_ih_in_sums ? (tm ? xt : inp) : NULL, rows,
+                                 G, j0, j1);
                 for (int j = j0; j < j1; j++) {
                     if (db_ih) db_ih[j] += acc[j - j0];
                     if (db_hh) db_hh[j] += acc[j - j0];
