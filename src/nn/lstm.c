@@ -65,16 +65,17 @@ static inline float lstm_tanh(float x) {
 
 /* One step of batch rows [b0, b1) (rows b * T + t of the (B, T, .) tensors).
  * gates (4H) per row: pre-activations in, activated gates out; c_{t-1} from
- * the previous row of c (zero at t = 0); c_t, h_t out. The row loop is inside
+ * the previous row of c (zero at t = 0); c_t, tanh(c_t) (kept for backward,
+ * which would otherwise compute it again), h_t out. The row loop is inside
  * so that one call covers the block (one dispatch, more independent work). */
 LSTM_CLONES
-static void lstm_cells_forward(float *gates, float *c, float *h, int b0, int b1, int t, int T,
-                               int H) {
+static void lstm_cells_forward(float *gates, float *c, float *tc, float *h, int b0, int b1,
+                               int t, int T, int H) {
     const int G = 4 * H;
     for (int b = b0; b < b1; b++) {
         size_t row = (size_t)b * T + t;
         float *a = gates + row * G;
-        float *ct = c + row * H, *ht = h + row * H;
+        float *ct = c + row * H, *tct = tc + row * H, *ht = h + row * H;
         // c_{-1} = 0: at t = 0 read the zeroed current row (no branch in the loop)
         if (t == 0) memset(ct, 0, (size_t)H * sizeof(float));
         const float *cp = t > 0 ? c + (row - 1) * H : ct;
@@ -89,8 +90,10 @@ static void lstm_cells_forward(float *gates, float *c, float *h, int b0, int b1,
             a[H + j] = fg;
             a[2 * H + j] = gg;
             a[3 * H + j] = og;
+            const float tv = lstm_tanh(cv);
             ct[j] = cv;
-            ht[j] = og * lstm_tanh(cv);
+            tct[j] = tv;
+            ht[j] = og * tv;
         }
     }
 }
@@ -98,17 +101,17 @@ static void lstm_cells_forward(float *gates, float *c, float *h, int b0, int b1,
 /* Gradient of one step of batch rows [b0, b1) (rows b * T + t of the
  * (B, T, .) caches; row b * ds_b + t * ds_t of dgates). Per row: dgates (4H)
  * out, d pre-activations; dc (H): dc_t from step t+1 in, dc_{t-1} out; gates
- * (4H) activated gates; c_t and c_{t-1} (H) (zero at t = 0: read from zrow
- * (H)); dht (H) total dh_t. */
+ * (4H) activated gates; c_{t-1} (H) (zero at t = 0: read from zrow (H));
+ * tc (H) tanh(c_t); dht (H) total dh_t. */
 LSTM_CLONES
 static void lstm_cells_backward(float *dgates, float *dc, const float *gates, const float *c,
-                                const float *dht, const float *zrow, int b0, int b1, int t,
-                                int T, int H, int ds_b, int ds_t) {
+                                const float *tc, const float *dht, const float *zrow, int b0,
+                                int b1, int t, int T, int H, int ds_b, int ds_t) {
     const int G = 4 * H;
     for (int b = b0; b < b1; b++) {
         size_t row = (size_t)b * T + t;
         const float *a = gates + row * G;
-        const float *ct = c + row * H;
+        const float *tct = tc + row * H;
         const float *cp = t > 0 ? c + (row - 1) * H : zrow;
         const float *dhv = dht + (size_t)b * H;
         float *dcv = dc + (size_t)b * H;
@@ -116,12 +119,12 @@ static void lstm_cells_backward(float *dgates, float *dc, const float *gates, co
         #pragma omp simd
         for (int j = 0; j < H; j++) {
             float ig = a[j], fg = a[H + j], gg = a[2 * H + j], og = a[3 * H + j];
-            float tc = lstm_tanh(ct[j]);
-            float dcell = dcv[j] + dhv[j] * og * (1.0f - tc * tc);
+            float tv = tct[j];
+            float dcell = dcv[j] + dhv[j] * og * (1.0f - tv * tv);
             da[j] = dcell * gg * ig * (1.0f - ig);
             da[H + j] = dcell * cp[j] * fg * (1.0f - fg);
             da[2 * H + j] = dcell * ig * (1.0f - gg * gg);
-            da[3 * H + j] = dhv[j] * tc * og * (1.0f - og);
+            da[3 * H + j] = dhv[j] * tv * og * (1.0f - og);
             dcv[j] = dcell * fg;
         }
     }
@@ -191,12 +194,12 @@ static void lstm_input_projection(float *gates, const float *inp, const float *w
                 inp + (size_t)r0 * C, C, w_ih, C, 1.0f, g0, G);
 }
 
-// h (B, T, H), c (B, T, H), gates (B, T, 4H), inp (B, T, C),
+// h, c, tc (B, T, H), gates (B, T, 4H), inp (B, T, C),
 // w_ih (4H, C), w_hh (4H, H), b_ih (4H), b_hh (4H)
-void tdl_lstm_forward(float *h, float *c, float *gates, const float *inp, const float *w_ih,
-                      const float *w_hh, const float *b_ih, const float *b_hh,
+void tdl_lstm_forward(float *h, float *c, float *tc, float *gates, const float *inp,
+                      const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
                       int B, int T, int C, int H) {
-    TDL_ASSERT(h && c && gates && inp && w_ih && w_hh && b_ih && b_hh,
+    TDL_ASSERT(h && c && tc && gates && inp && w_ih && w_hh && b_ih && b_hh,
                "lstm_forward: NULL tensor");
     TDL_ASSERT(B > 0 && T > 0 && C > 0 && H > 0, "lstm_forward: bad dims B=%d T=%d C=%d H=%d",
                B, T, C, H);
@@ -213,7 +216,7 @@ void tdl_lstm_forward(float *h, float *c, float *gates, const float *inp, const 
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b1 - b0, G, H, 1.0f,
                             h + ((size_t)b0 * T + t - 1) * H, T * H, w_hh, H, 1.0f,
                             gates + ((size_t)b0 * T + t) * G, T * G);
-            lstm_cells_forward(gates, c, h, b0, b1, t, T, H);
+            lstm_cells_forward(gates, c, tc, h, b0, b1, t, T, H);
         }
     }
 }
@@ -225,12 +228,12 @@ size_t tdl_lstm_scratch_floats(int B, int T, int C, int H) {
 }
 
 // dinp (B, T, C), dw_ih (4H, C), dw_hh (4H, H), db_ih, db_hh (4H), dh (B, T, H),
-// inp (B, T, C), h, c (B, T, H), gates (B, T, 4H), w_ih (4H, C), w_hh (4H, H)
+// inp (B, T, C), h, c, tc (B, T, H), gates (B, T, 4H), w_ih (4H, C), w_hh (4H, H)
 void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
                        const float *dh, const float *inp, const float *h, const float *c,
-                       const float *gates, const float *w_ih, const float *w_hh, float *scratch,
-                       int B, int T, int C, int H) {
-    TDL_ASSERT(dh && inp && h && c && gates && w_ih && w_hh && scratch,
+                       const float *tc, const float *gates, const float *w_ih,
+                       const float *w_hh, float *scratch, int B, int T, int C, int H) {
+    TDL_ASSERT(dh && inp && h && c && tc && gates && w_ih && w_hh && scratch,
                "lstm_backward: NULL tensor");
     TDL_ASSERT(B > 0 && T > 0 && C > 0 && H > 0, "lstm_backward: bad dims B=%d T=%d C=%d H=%d",
                B, T, C, H);
@@ -278,7 +281,7 @@ void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, fl
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b1 - b0, H, G, 1.0f,
                             dgates + ((size_t)b0 * ds_b + (size_t)(t + 1) * ds_t) * G, ds_b * G,
                             w_hh, H, 1.0f, dht + (size_t)b0 * H, H);
-            lstm_cells_backward(dgates, dc, gates, c, dht, zrow, b0, b1, t, T, H, ds_b, ds_t);
+            lstm_cells_backward(dgates, dc, gates, c, tc, dht, zrow, b0, b1, t, T, H, ds_b, ds_t);
         }
         if (dinp && b1 > b0)  // dinp += dgates @ w_ih on this block's rows (batch-major)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (b1 - b0) * T, C, G, 1.0f,
