@@ -13,19 +13,21 @@ enum { B = 64, T = 7, C1 = 1, H1 = 128, H2 = 64 };
 
 typedef struct {
     float *x, *w_ih1, *w_hh1, *b_ih1, *b_hh1, *w_ih2, *w_hh2, *b_ih2, *b_hh2;
-    float *h1, *c1, *g1, *h2, *c2, *g2, *dh2, *dh1;
+    float *h1, *c1, *tc1, *g1, *h2, *c2, *tc2, *g2, *dh2, *dh1;
     float *dw_ih1, *dw_hh1, *db_ih1, *db_hh1, *dw_ih2, *dw_hh2, *db_ih2, *db_hh2, *scratch;
 } lstm_ctx;
 
 static void step(void *p) {
     lstm_ctx *c = p;
-    tdl_lstm_forward(c->h1, c->c1, c->g1, c->x, c->w_ih1, c->w_hh1, c->b_ih1, c->b_hh1, B, T, C1, H1);
-    tdl_lstm_forward(c->h2, c->c2, c->g2, c->h1, c->w_ih2, c->w_hh2, c->b_ih2, c->b_hh2, B, T, H1, H2);
+    tdl_lstm_forward(c->h1, c->c1, c->tc1, c->g1, c->x, c->w_ih1, c->w_hh1, c->b_ih1, c->b_hh1, B,
+                     T, C1, H1);
+    tdl_lstm_forward(c->h2, c->c2, c->tc2, c->g2, c->h1, c->w_ih2, c->w_hh2, c->b_ih2, c->b_hh2, B,
+                     T, H1, H2);
     memset(c->dh1, 0, sizeof(float) * B * T * H1);
     tdl_lstm_backward(c->dh1, c->dw_ih2, c->dw_hh2, c->db_ih2, c->db_hh2, c->dh2, c->h1, c->h2,
-                      c->c2, c->g2, c->w_ih2, c->w_hh2, c->scratch, B, T, H1, H2);
+                      c->c2, c->tc2, c->g2, c->w_ih2, c->w_hh2, c->scratch, B, T, H1, H2);
     tdl_lstm_backward(NULL, c->dw_ih1, c->dw_hh1, c->db_ih1, c->db_hh1, c->dh1, c->x, c->h1, c->c1,
-                      c->g1, c->w_ih1, c->w_hh1, c->scratch, B, T, C1, H1);
+                      c->tc1, c->g1, c->w_ih1, c->w_hh1, c->scratch, B, T, C1, H1);
 }
 
 int main(int argc, char **argv) {
@@ -38,6 +40,7 @@ int main(int argc, char **argv) {
     c.w_ih2 = bench_floats(4 * H2 * H1, 6); c.w_hh2 = bench_floats(4 * H2 * H2, 7);
     c.b_ih2 = bench_floats(4 * H2, 8); c.b_hh2 = bench_floats(4 * H2, 9);
     c.h1 = bench_floats(B * T * H1, 0); c.c1 = bench_floats(B * T * H1, 0);
+    c.tc1 = bench_floats(B * T * H1, 0); c.tc2 = bench_floats(B * T * H2, 0);
     c.g1 = bench_floats(B * T * 4 * H1, 0); c.h2 = bench_floats(B * T * H2, 0);
     c.c2 = bench_floats(B * T * H2, 0); c.g2 = bench_floats(B * T * 4 * H2, 0);
     c.dh2 = bench_floats(B * T * H2, 10); c.dh1 = bench_floats(B * T * H1, 0);

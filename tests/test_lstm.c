@@ -24,12 +24,13 @@ typedef struct {
     int B, T, C, H;
     float *inp, *w_ih, *w_hh, *b_ih, *b_hh; /* (B,T,C) (4H,C) (4H,H) (4H) (4H) */
     float *h, *c, *gates, *r;               /* (B,T,H) (B,T,H) (B,T,4H) (B,T,H) */
+    float *tc;                              /* (B,T,H) tanh(c) */
 } lstm_ctx;
 
 static double lstm_loss(void *p) {
     lstm_ctx *x = p;
-    tdl_lstm_forward(x->h, x->c, x->gates, x->inp, x->w_ih, x->w_hh, x->b_ih, x->b_hh, x->B, x->T,
-                     x->C, x->H);
+    tdl_lstm_forward(x->h, x->c, x->tc, x->gates, x->inp, x->w_ih, x->w_hh, x->b_ih, x->b_hh,
+                     x->B, x->T, x->C, x->H);
     return tdl_test_dot(x->h, x->r, (size_t)x->B * x->T * x->H);
 }
 
@@ -45,11 +46,12 @@ static void ctx_alloc(lstm_ctx *x, int B, int T, int C, int H) {
     x->c = tdl_test_floats(n * H);
     x->gates = tdl_test_floats(n * 4 * H);
     x->r = tdl_test_floats(n * H);
+    x->tc = tdl_test_floats(n * H);
 }
 
 static void ctx_free(lstm_ctx *x) {
     free(x->inp); free(x->w_ih); free(x->w_hh); free(x->b_ih); free(x->b_hh);
-    free(x->h); free(x->c); free(x->gates); free(x->r);
+    free(x->h); free(x->c); free(x->gates); free(x->r); free(x->tc);
 }
 
 static void fill(float *p, size_t n, float lo, float hi, unsigned stream) {
@@ -79,7 +81,7 @@ static void run_backward(lstm_ctx *x, lstm_grads *g) {
     lstm_loss(x);
     float *scratch = tdl_test_floats(tdl_lstm_scratch_floats(x->B, x->T, x->C, x->H));
     tdl_lstm_backward(g->dinp, g->dw_ih, g->dw_hh, g->db_ih, g->db_hh, x->r, x->inp, x->h, x->c,
-                      x->gates, x->w_ih, x->w_hh, scratch, x->B, x->T, x->C, x->H);
+                      x->tc, x->gates, x->w_ih, x->w_hh, scratch, x->B, x->T, x->C, x->H);
     free(scratch);
 }
 
@@ -130,9 +132,24 @@ static void test_fd(int B, int T, int C, int H, unsigned seed) {
     lstm_grads g3;
     grads_alloc(&g3, &x);
     float *scratch = tdl_test_floats(tdl_lstm_scratch_floats(B, T, C, H));
-    tdl_lstm_backward(NULL, NULL, g3.dw_hh, NULL, NULL, x.r, x.inp, x.h, x.c, x.gates, x.w_ih,
-                      x.w_hh, scratch, B, T, C, H);
-    tdl_test_allclose("lstm dw_hh alone", g3.dw_hh, g.dw_hh, (size_t)4 * H * H, 0, 0);
+    tdl_lstm_backward(NULL, NULL, g3.dw_hh, NULL, NULL, x.r, x.inp, x.h, x.c, x.tc, x.gates,
+                      x.w_ih, x.w_hh, scratch, B, T, C, H);
+    /* without dinp and with C = 1 the rows are summed in another order
+     * (time-major, lstm.c): equal up to float rounding */
+    tdl_test_allclose("lstm dw_hh alone", g3.dw_hh, g.dw_hh, (size_t)4 * H * H, 1e-7, 1e-6);
+    /* every weight gradient but dinp: the predictor's first layer (C = 1)
+     * takes the time-major path; the same gradients up to float rounding */
+    lstm_grads g4;
+    grads_alloc(&g4, &x);
+    tdl_lstm_backward(NULL, g4.dw_ih, g4.dw_hh, g4.db_ih, g4.db_hh, x.r, x.inp, x.h, x.c, x.tc,
+                      x.gates, x.w_ih, x.w_hh, scratch, B, T, C, H);
+    tdl_test_allclose("lstm without dinp: dw_ih", g4.dw_ih, g.dw_ih, (size_t)4 * H * C, 1e-7,
+                      1e-6);
+    tdl_test_allclose("lstm without dinp: dw_hh", g4.dw_hh, g.dw_hh, (size_t)4 * H * H, 1e-7,
+                      1e-6);
+    tdl_test_allclose("lstm without dinp: db_ih", g4.db_ih, g.db_ih, (size_t)4 * H, 1e-7, 1e-6);
+    tdl_test_allclose("lstm without dinp: db_hh", g4.db_hh, g.db_hh, (size_t)4 * H, 1e-7, 1e-6);
+    grads_free(&g4);
     free(scratch);
 
     /* one thread and two give the same hidden states (batch rows are split
@@ -187,7 +204,7 @@ static void test_torch(const char *name) {
     TDL_CHECK((size_t)4 * H * H == nwh && nx == (size_t)B * T * C && nh == (size_t)B * T * H,
               "%s fixture shapes", name);
     lstm_ctx x = {B, T, C, H, inp, w_ih, w_hh, b_ih, b_hh, tdl_test_floats(nh), tdl_test_floats(nh),
-                  tdl_test_floats(nh * 4), r};
+                  tdl_test_floats(nh * 4), r, tdl_test_floats(nh)};
     lstm_grads g;
     grads_alloc(&g, &x);
     run_backward(&x, &g);

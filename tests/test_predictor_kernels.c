@@ -59,22 +59,24 @@ static float hash_unit(uint32_t k, size_t i) {
 typedef struct {
     float *p[NP];
     /* activations and caches */
-    float h1[B * T * H1], c1[B * T * H1], g1[B * T * 4 * H1];
+    float h1[B * T * H1], c1[B * T * H1], tc1[B * T * H1], g1[B * T * 4 * H1];
     float n1[B * T * H1], m1[B * T], r1[B * T], mask1[B * T * H1], d1[B * T * H1];
-    float h2[B * T * H2], c2[B * T * H2], g2[B * T * 4 * H2];
+    float h2[B * T * H2], c2[B * T * H2], tc2[B * T * H2], g2[B * T * 4 * H2];
     float n2[B * T * H2], m2[B * T], r2[B * T], mask2[B * T * H2], d2[B * T * H2];
     float last[B * H2], f1[B * F1], a1[B * F1], out[B];
 } net;
 
 static void forward(net *m, const float *x) {
     float **p = m->p;
-    tdl_lstm_forward(m->h1, m->c1, m->g1, x, p[W_IH1], p[W_HH1], p[B_IH1], p[B_HH1], B, T, 1, H1);
+    tdl_lstm_forward(m->h1, m->c1, m->tc1, m->g1, x, p[W_IH1], p[W_HH1], p[B_IH1], p[B_HH1], B, T,
+                     1, H1);
     tdl_layernorm_forward(m->n1, m->m1, m->r1, m->h1, p[LN1_W], p[LN1_B], B * T, H1, 1e-5f);
     tdl_rng r;
     tdl_rng_init(&r, 1, 0);
     tdl_dropout_mask(m->mask1, (size_t)B * T * H1, 0.0f, &r); /* eval: p = 0 */
     tdl_dropout_forward(m->d1, m->n1, m->mask1, (size_t)B * T * H1);
-    tdl_lstm_forward(m->h2, m->c2, m->g2, m->d1, p[W_IH2], p[W_HH2], p[B_IH2], p[B_HH2], B, T, H1, H2);
+    tdl_lstm_forward(m->h2, m->c2, m->tc2, m->g2, m->d1, p[W_IH2], p[W_HH2], p[B_IH2], p[B_HH2], B,
+                     T, H1, H2);
     tdl_layernorm_forward(m->n2, m->m2, m->r2, m->h2, p[LN2_W], p[LN2_B], B * T, H2, 1e-5f);
     tdl_dropout_mask(m->mask2, (size_t)B * T * H2, 0.0f, &r);
     tdl_dropout_forward(m->d2, m->n2, m->mask2, (size_t)B * T * H2);
@@ -101,14 +103,14 @@ static void backward(net *m, const float *x, const float *dout, float **g, float
     tdl_dropout_backward(dn2, dd2, m->mask2, (size_t)B * T * H2);
     tdl_layernorm_backward(dh2, g[LN2_W], g[LN2_B], dn2, m->h2, p[LN2_W], m->m2, m->r2, B * T, H2);
     float *s2 = tdl_test_floats(tdl_lstm_scratch_floats(B, T, H1, H2));
-    tdl_lstm_backward(dd1, g[W_IH2], g[W_HH2], g[B_IH2], g[B_HH2], dh2, m->d1, m->h2, m->c2, m->g2,
-                      p[W_IH2], p[W_HH2], s2, B, T, H1, H2);
+    tdl_lstm_backward(dd1, g[W_IH2], g[W_HH2], g[B_IH2], g[B_HH2], dh2, m->d1, m->h2, m->c2,
+                      m->tc2, m->g2, p[W_IH2], p[W_HH2], s2, B, T, H1, H2);
     free(s2);
     tdl_dropout_backward(dn1, dd1, m->mask1, (size_t)B * T * H1);
     tdl_layernorm_backward(dh1, g[LN1_W], g[LN1_B], dn1, m->h1, p[LN1_W], m->m1, m->r1, B * T, H1);
     float *s1 = tdl_test_floats(tdl_lstm_scratch_floats(B, T, 1, H1));
-    tdl_lstm_backward(dx, g[W_IH1], g[W_HH1], g[B_IH1], g[B_HH1], dh1, x, m->h1, m->c1, m->g1,
-                      p[W_IH1], p[W_HH1], s1, B, T, 1, H1);
+    tdl_lstm_backward(dx, g[W_IH1], g[W_HH1], g[B_IH1], g[B_HH1], dh1, x, m->h1, m->c1, m->tc1,
+                      m->g1, p[W_IH1], p[W_HH1], s1, B, T, 1, H1);
     free(s1);
 }
 

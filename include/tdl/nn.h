@@ -42,10 +42,10 @@ void tdl_linear_backward(float *dinp, float *dweight, float *dbias, const float 
  *   i = sigmoid(a_i)  f = sigmoid(a_f)  g = tanh(a_g)  o = sigmoid(a_o)
  *   c_t = f * c_{t-1} + i * g        h_t = o * tanh(c_t)
  * inp (B, T, C); w_ih (4H, C); w_hh (4H, H); b_ih, b_hh (4H).
- * Outputs: h (B, T, H) every hidden state; caches c (B, T, H) cell states and
- * gates (B, T, 4H) the activated gates (i, f, g, o). */
-void tdl_lstm_forward(float *h, float *c, float *gates, const float *inp, const float *w_ih,
-                      const float *w_hh, const float *b_ih, const float *b_hh,
+ * Outputs: h (B, T, H) every hidden state; caches c (B, T, H) cell states, tc
+ * (B, T, H) tanh(c) and gates (B, T, 4H) the activated gates (i, f, g, o). */
+void tdl_lstm_forward(float *h, float *c, float *tc, float *gates, const float *inp,
+                      const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
                       int B, int T, int C, int H);
 /* Floats of scratch tdl_lstm_backward needs. */
 size_t tdl_lstm_scratch_floats(int B, int T, int C, int H);
@@ -55,8 +55,8 @@ size_t tdl_lstm_scratch_floats(int B, int T, int C, int H);
  * scratch: tdl_lstm_scratch_floats(B, T, C, H) floats. */
 void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
                        const float *dh, const float *inp, const float *h, const float *c,
-                       const float *gates, const float *w_ih, const float *w_hh, float *scratch,
-                       int B, int T, int C, int H);
+                       const float *tc, const float *gates, const float *w_ih, const float *w_hh,
+                       float *scratch, int B, int T, int C, int H);
 
 /* ------------------------------------------------------------- layernorm */
 /* Normalise each row of inp (N, C) over C: out = (x - mean) * rstd * weight + bias,

@@ -25,10 +25,10 @@ struct tdl_predictor_cache {
     float *mem;
     /* forward, kept for backward */
     float *x;                        /* (B, T) copy of the input */
-    float *h1, *c1, *g1;             /* (B,T,H1) (B,T,H1) (B,T,4H1) */
+    float *h1, *c1, *tc1, *g1;       /* (B,T,H1) (B,T,H1) (B,T,H1) (B,T,4H1) */
     float *n1, *mean1, *rstd1;       /* (B,T,H1) (B*T) (B*T) */
     float *mask1, *d1;               /* (B,T,H1) */
-    float *h2, *c2, *g2;             /* (B,T,H2) (B,T,H2) (B,T,4H2) */
+    float *h2, *c2, *tc2, *g2;       /* (B,T,H2) (B,T,H2) (B,T,H2) (B,T,4H2) */
     float *h2l, *n2, *mean2, *rstd2; /* (B,H2) (B,H2) (B) (B) */
     float *mask2;                    /* (B,H2) */
     float *last, *f1, *a1;           /* (B,H2) (B,F) (B,F) */
@@ -62,7 +62,7 @@ tdl_status tdl_predictor_cache_init(tdl_predictor_cache **out, const tdl_predict
         {&c->da1, B * F},    {&c->df1, B * F},     {&c->dlast, B * H2},
         {&c->dn2, B * H2},   {&c->dh2l, B * H2},   {&c->dh2, R * H2},
         {&c->dd1, R * H1},   {&c->dn1, R * H1},    {&c->dh1, R * H1},
-        {&c->scratch, s1 > s2 ? s1 : s2},
+        {&c->tc1, R * H1},   {&c->tc2, R * H2},    {&c->scratch, s1 > s2 ? s1 : s2},
     };
     const size_t np = sizeof parts / sizeof parts[0];
     size_t total = 0;
@@ -114,7 +114,8 @@ void tdl_predictor_forward(tdl_predictor *p, tdl_predictor_cache *c, const float
     c->train = train && k->dropout > 0.0f;
     memcpy(c->x, x, R * sizeof(float));
 
-    tdl_lstm_forward(c->h1, c->c1, c->g1, c->x, w[W_IH1], w[W_HH1], w[B_IH1], w[B_HH1], B, T, 1, H1);
+    tdl_lstm_forward(c->h1, c->c1, c->tc1, c->g1, c->x, w[W_IH1], w[W_HH1], w[B_IH1], w[B_HH1], B,
+                     T, 1, H1);
     tdl_layernorm_forward(c->n1, c->mean1, c->rstd1, c->h1, w[LN1_W], w[LN1_B], (int)R, H1, 1e-5f);
     const float *in2 = c->n1;
     if (c->train) {
@@ -122,7 +123,8 @@ void tdl_predictor_forward(tdl_predictor *p, tdl_predictor_cache *c, const float
         tdl_dropout_forward(c->d1, c->n1, c->mask1, R * H1);
         in2 = c->d1;
     }
-    tdl_lstm_forward(c->h2, c->c2, c->g2, in2, w[W_IH2], w[W_HH2], w[B_IH2], w[B_HH2], B, T, H1, H2);
+    tdl_lstm_forward(c->h2, c->c2, c->tc2, c->g2, in2, w[W_IH2], w[W_HH2], w[B_IH2], w[B_HH2], B,
+                     T, H1, H2);
     for (int b = 0; b < B; b++)
         memcpy(c->h2l + (size_t)b * H2, c->h2 + ((size_t)b * T + T - 1) * H2, H2 * sizeof(float));
     tdl_layernorm_forward(c->n2, c->mean2, c->rstd2, c->h2l, w[LN2_W], w[LN2_B], B, H2, 1e-5f);
@@ -175,11 +177,11 @@ void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const floa
     float *din2 = c->train ? c->dd1 : c->dn1;
     memset(din2, 0, R * H1 * sizeof(float));
     tdl_lstm_backward(din2, g[W_IH2], g[W_HH2], g[B_IH2], g[B_HH2], c->dh2, in2, c->h2, c->c2,
-                      c->g2, w[W_IH2], w[W_HH2], c->scratch, B, T, H1, H2);
+                      c->tc2, c->g2, w[W_IH2], w[W_HH2], c->scratch, B, T, H1, H2);
     if (c->train) tdl_dropout_forward(c->dn1, c->dd1, c->mask1, R * H1);
     memset(c->dh1, 0, R * H1 * sizeof(float));
     tdl_layernorm_backward(c->dh1, g[LN1_W], g[LN1_B], c->dn1, c->h1, w[LN1_W], c->mean1,
                            c->rstd1, (int)R, H1);
     tdl_lstm_backward(NULL, g[W_IH1], g[W_HH1], g[B_IH1], g[B_HH1], c->dh1, c->x, c->h1, c->c1,
-                      c->g1, w[W_IH1], w[W_HH1], c->scratch, B, T, 1, H1);
+                      c->tc1, c->g1, w[W_IH1], w[W_HH1], c->scratch, B, T, 1, H1);
 }
