@@ -275,9 +275,80 @@ static void bt4(float *restrict y0, float *restrict y1, float *restrict y2, floa
     }
 }
 
+/* Even image width (W = 2 tW): the row transform runs on whole input rows and
+ * the column transform on the flat (nr, W) rows at once, where element 2m is
+ * column 2k of row q for m = q tW + k (loads at stride 2, which vectorise);
+ * the same operations on the same operands as the split-row path below, so
+ * the same numbers. */
+
+/* u0..u3 (W) = B^T over input rows a, b, c, d (W). */
+WINO_CLONES
+static void bt4_rows(float *restrict u0, float *restrict u1, float *restrict u2,
+                     float *restrict u3, const float *restrict a, const float *restrict b,
+                     const float *restrict c, const float *restrict d, int W) {
+    for (int k = 0; k < W; k++) {
+        u0[k] = a[k] - c[k];
+        u1[k] = b[k] + c[k];
+        u2[k] = c[k] - b[k];
+        u3[k] = b[k] - d[k];
+    }
+}
+
+/* v0..v3 (nr, tW) = (u B)_0..3 of rows u (nr, 2 tW), zero beyond each row's ends:
+ * v0 = u[2k-1] - u[2k+1], v1 = u[2k] + u[2k+1], v2 = u[2k+1] - u[2k], v3 = u[2k] - u[2k+2]. */
+WINO_CLONES
+static void bt4_cols_even(float *restrict v0, float *restrict v1, float *restrict v2,
+                          float *restrict v3, const float *restrict u, int nr, int tW) {
+    const int n = nr * tW;
+    for (int m = 0; m < n; m++) {
+        v1[m] = u[2 * m] + u[2 * m + 1];
+        v2[m] = u[2 * m + 1] - u[2 * m];
+    }
+    for (int m = 1; m < n; m++) v0[m] = u[2 * m - 1] - u[2 * m + 1];
+    for (int m = 0; m + 1 < n; m++) v3[m] = u[2 * m] - u[2 * m + 2];
+    for (int q = 0; q < nr; q++) { /* the zero column before and after each row */
+        const float *uq = u + (size_t)2 * q * tW;
+        v0[q * tW] = 0.0f - uq[1];
+        v3[q * tW + tW - 1] = uq[2 * tW - 2] - 0.0f;
+    }
+}
+
+static void input_transform2_even(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
+                                  const wplan *p, wblock bl, int c0, int c1, float *scr) {
+    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
+    const size_t xs = p->xsV, nu = (size_t)nr * W;
+    float *u = scr;                /* (4, nr, W) */
+    float *zero = u + 4 * nu;      /* (W) */
+    memset(zero, 0, (size_t)W * sizeof(float));
+    for (int c = c0; c < c1; c++) {
+        for (int b = bl.b0; b < bl.b1; b++) {
+            const float *xc = inp + ((size_t)b * C + c) * H * W; /* (H, W) */
+            for (int q = 0; q < nr; q++) {
+                const float *r[4];
+                for (int a = 0; a < 4; a++) {
+                    const int ih = 2 * (bl.r0 + q) - 1 + a;
+                    r[a] = ih >= 0 && ih < H ? xc + (size_t)ih * W : zero;
+                }
+                const size_t o = (size_t)q * W;
+                bt4_rows(u + o, u + nu + o, u + 2 * nu + o, u + 3 * nu + o, r[0], r[1], r[2], r[3],
+                         W);
+            }
+            float *v = V + (size_t)c * T + (size_t)(b - bl.b0) * nr * tW;
+            for (int i = 0; i < 4; i++)
+                bt4_cols_even(v + (size_t)(4 * i) * xs, v + (size_t)(4 * i + 1) * xs,
+                              v + (size_t)(4 * i + 2) * xs, v + (size_t)(4 * i + 3) * xs,
+                              u + i * nu, nr, tW);
+        }
+    }
+}
+
 /* V (16, C, T) columns of block bl from inp (B, C, H, W), channels [c0, c1). */
 static void input_transform2(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
                             const wplan *p, wblock bl, int c0, int c1, float *scr) {
+    if (s->W % 2 == 0 && s->W >= 2) {
+        input_transform2_even(V, T, inp, s, p, bl, c0, c1, scr);
+        return;
+    }
     const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 2 * tW + 2;
     const size_t xs = p->xsV, nu = (size_t)nr * L;
     float *Pe = scr, *Po = Pe + (size_t)(nr + 1) * L; /* (nr + 1, L) each */
