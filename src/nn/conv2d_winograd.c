@@ -413,11 +413,69 @@ static void add_split_row(float *restrict dxr, const float *restrict eo, int W, 
     for (int k = 0; k < no; k++) dxr[2 * k] += o[k];
 }
 
+/* Even width: the adjoint of bt4_cols_even, du (nr, 2 tW) from y0..y3 (nr, tW):
+ * with bt4_adjoint's f = (y0, y1 - y2 + y3) and g = (y1 + y2 - y0, -y3) at each
+ * tile, column 2k receives f_b[k] + g_d[k-1] and column 2k+1 f_a[k+1] + g_c[k]
+ * (each term alone at a row's first and last tile): shift_add's sums, in its
+ * order, on the flat rows. */
+WINO_CLONES
+static void bt4_cols_even_adjoint(float *restrict du, const float *restrict y0,
+                                  const float *restrict y1, const float *restrict y2,
+                                  const float *restrict y3, int nr, int tW) {
+    const int n = nr * tW;
+    for (int m = 1; m < n; m++) du[2 * m] = (y1[m] - y2[m] + y3[m]) + -y3[m - 1];
+    for (int m = 0; m + 1 < n; m++) du[2 * m + 1] = y0[m + 1] + (y1[m] + y2[m] - y0[m]);
+    for (int q = 0; q < nr; q++) {
+        const int m0 = q * tW, m1 = m0 + tW - 1;
+        du[2 * m0] = y1[m0] - y2[m0] + y3[m0];
+        du[2 * m1 + 1] = y1[m1] + y2[m1] - y0[m1];
+    }
+}
+
+/* dxr (n) += d (n). */
+WINO_CLONES
+static void add_row(float *restrict dxr, const float *restrict d, int n) {
+    for (int k = 0; k < n; k++) dxr[k] += d[k];
+}
+
+static void input_transform_adjoint2_even(float *dinp, const float *dV, int T,
+                                          const tdl_conv2d_shape *s, const wplan *p, wblock bl,
+                                          int c0, int c1, float *scr) {
+    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
+    const size_t xs = p->xsV, nu = (size_t)nr * W;
+    float *du = scr;                         /* (4, nr, W): d of u_i */
+    float *f = du + 4 * nu, *g = f + 2 * nu; /* (2, nr, W) each */
+    float *dPe = g + 2 * nu;                 /* (nr + 1, W): input rows 2 (r0 + q) - 1 */
+    float *dPo = dPe + (size_t)(nr + 1) * W; /* (nr + 1, W): input rows 2 (r0 + q) */
+    for (int c = c0; c < c1; c++) {
+        for (int b = bl.b0; b < bl.b1; b++) {
+            const float *v = dV + (size_t)c * T + (size_t)(b - bl.b0) * nr * tW;
+            for (int i = 0; i < 4; i++)
+                bt4_cols_even_adjoint(du + i * nu, v + (size_t)(4 * i) * xs,
+                                      v + (size_t)(4 * i + 1) * xs, v + (size_t)(4 * i + 2) * xs,
+                                      v + (size_t)(4 * i + 3) * xs, nr, tW);
+            bt4_adjoint(f, f + nu, g, g + nu, du, du + nu, du + 2 * nu, du + 3 * nu, (int)nu);
+            shift_add(dPe, f, g, (int)nu, W);
+            shift_add(dPo, f + nu, g + nu, (int)nu, W);
+            float *dxc = dinp + ((size_t)b * C + c) * H * W; /* (H, W) */
+            for (int q = 0; q <= nr; q++) {
+                const int ie = 2 * (bl.r0 + q) - 1, io = ie + 1;
+                if (ie >= 0 && ie < H) add_row(dxc + (size_t)ie * W, dPe + (size_t)q * W, W);
+                if (io < H) add_row(dxc + (size_t)io * W, dPo + (size_t)q * W, W);
+            }
+        }
+    }
+}
+
 /* dinp (B, C, H, W) += B dV B^T of every tile of block bl, dV (16, C, T),
  * channels [c0, c1). */
 static void input_transform_adjoint2(float *dinp, const float *dV, int T,
                                     const tdl_conv2d_shape *s, const wplan *p, wblock bl,
                                     int c0, int c1, float *scr) {
+    if (s->W % 2 == 0 && s->W >= 2) {
+        input_transform_adjoint2_even(dinp, dV, T, s, p, bl, c0, c1, scr);
+        return;
+    }
     const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 2 * tW + 2;
     const size_t xs = p->xsV, nu = (size_t)nr * L;
     float *du = scr;                             /* (4, nr, L): d of u_i */
