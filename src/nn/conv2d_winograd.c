@@ -747,8 +747,81 @@ static void add_split_row4(float *restrict dxr, const float *restrict cc, int W,
     }
 }
 
+/* Width a multiple of 4 (W = 4 tW): as input_transform2_even, B^T over whole
+ * input rows, then the columns on the flat (nr, W) rows, element 4m + j being
+ * column 4k + j of row q for m = q tW + k; each plane of u has a zero float
+ * before it (column -1 of its first row), and the tiles at a row's ends get
+ * their one outside operand (column -1 or W, zero) in a fix-up: the same
+ * operations on the same operands as split_row4's path. */
+
+/* y0..y5 (nr, tW) = the column B^T of rows u (nr, 4 tW), u[-1] readable. */
+WINO_CLONES
+static void bt6_cols_even(float *restrict y0, float *restrict y1, float *restrict y2,
+                          float *restrict y3, float *restrict y4, float *restrict y5,
+                          const float *restrict u, int nr, int tW) {
+    const int n = nr * tW;
+    for (int m = 0; m + 1 < n; m++) {
+        const float d0 = u[4 * m - 1], d1 = u[4 * m], d2 = u[4 * m + 1], d3 = u[4 * m + 2],
+                    d4 = u[4 * m + 3], d5 = u[4 * m + 4];
+        y0[m] = 4.0f * d0 - 5.0f * d2 + d4;
+        y1[m] = -4.0f * (d1 + d2) + (d3 + d4);
+        y2[m] = 4.0f * (d1 - d2) + (d4 - d3);
+        y3[m] = 2.0f * (d3 - d1) + (d4 - d2);
+        y4[m] = 2.0f * (d1 - d3) + (d4 - d2);
+        y5[m] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+    for (int q = 0; q < nr; q++) {
+        const int m0 = q * tW, m1 = m0 + tW - 1; /* first and last tile of row q */
+        y0[m0] = 4.0f * 0.0f - 5.0f * u[4 * m0 + 1] + u[4 * m0 + 3];
+        const float d0 = u[4 * m1 - 1], d1 = u[4 * m1], d2 = u[4 * m1 + 1], d3 = u[4 * m1 + 2],
+                    d4 = u[4 * m1 + 3];
+        if (m1 != m0) y0[m1] = 4.0f * d0 - 5.0f * d2 + d4;
+        else y0[m1] = 4.0f * 0.0f - 5.0f * d2 + d4;
+        y1[m1] = -4.0f * (d1 + d2) + (d3 + d4);
+        y2[m1] = 4.0f * (d1 - d2) + (d4 - d3);
+        y3[m1] = 2.0f * (d3 - d1) + (d4 - d2);
+        y4[m1] = 2.0f * (d1 - d3) + (d4 - d2);
+        y5[m1] = 4.0f * d1 - 5.0f * d3 + 0.0f;
+    }
+}
+
+static void input_transform4_even(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
+                                  const wplan *p, wblock bl, int c0, int c1, float *scr) {
+    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
+    const size_t xs = p->xsV, nu = (size_t)nr * W, ps = round16(nu + 1);
+    float *zero = scr;      /* (W) */
+    float *u = scr + round16((size_t)W) + 16; /* (6, ps): plane i at u + i ps, zero before each */
+    memset(zero, 0, (size_t)W * sizeof(float));
+    for (int i = 0; i < 6; i++) u[i * ps - 1] = 0.0f;
+    for (int c = c0; c < c1; c++) {
+        for (int b = bl.b0; b < bl.b1; b++) {
+            const float *xc = inp + ((size_t)b * C + c) * H * W; /* (H, W) */
+            for (int q = 0; q < nr; q++) {
+                const float *r[6];
+                for (int a = 0; a < 6; a++) {
+                    const int ih = 4 * (bl.r0 + q) - 1 + a;
+                    r[a] = ih >= 0 && ih < H ? xc + (size_t)ih * W : zero;
+                }
+                float *uq = u + (size_t)q * W;
+                bt6(uq, uq + ps, uq + 2 * ps, uq + 3 * ps, uq + 4 * ps, uq + 5 * ps, r[0], r[1],
+                    r[2], r[3], r[4], r[5], W);
+            }
+            float *v = V + (size_t)c * T + (size_t)(b - bl.b0) * nr * tW;
+            for (int i = 0; i < 6; i++) {
+                float *vi = v + (size_t)(6 * i) * xs;
+                bt6_cols_even(vi, vi + xs, vi + 2 * xs, vi + 3 * xs, vi + 4 * xs, vi + 5 * xs,
+                              u + i * ps, nr, tW);
+            }
+        }
+    }
+}
+
 static void input_transform4(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
                              const wplan *p, wblock bl, int c0, int c1, float *scr) {
+    if (s->W % 4 == 0) {
+        input_transform4_even(V, T, inp, s, p, bl, c0, c1, scr);
+        return;
+    }
     const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 4 * (tW + 1);
     const size_t xs = p->xsV, nu = (size_t)nr * L, np = (size_t)(nr + 1) * L;
     float *P = scr;      /* (4, nr + 1, L): padded rows 4q + r */
