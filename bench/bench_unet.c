@@ -11,7 +11,7 @@
  * peak RSS after the training part (params + grad cache) and at the end.
  * Last, one whole DDPM training iteration as `tdl diffusion train` runs it
  * (tdl_diffusion_trainer_step: draw t and eps, the loss, forward + backward
- * in chunks of 16, the finiteness check and the Adam step) on B images of a
+ * in chunks of tdl_ddpm_grad_chunk (32; paper: 16), the finiteness check and the Adam step) on B images of a
  * synthetic series, with the process's peak RSS: the figure to set against
  * a PyTorch training step (forward, loss, backward, Adam). */
 #include <math.h>

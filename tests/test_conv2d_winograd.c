@@ -199,17 +199,20 @@ static void test_torch(void) {
 }
 
 /* tdl_conv2d_* runs 3x3 stride-1 "same" convolutions with at least 4 input
- * channels by Winograd (F(4x4, 3x3) with >= 96 channels in and out on images
- * of at least 24x24, else F(2x2, 3x3)) unless TDL_CONV_IM2COL is set (and
+ * channels by Winograd (F(4x4, 3x3) on images of at least 24x24 with
+ * C + OC >= 96 and OC >= 32, else F(2x2, 3x3)) unless TDL_CONV_IM2COL is set (and
  * not 0), everything else by im2col; dbias equals the sum of dout in double. */
 static void test_dispatch(void) {
     const char *e = getenv("TDL_CONV_IM2COL");
     const int forced = e && e[0] && strcmp(e, "0") != 0;
     printf("-- dispatch (TDL_CONV_IM2COL %s)\n", forced ? "set" : "unset");
-    const tdl_conv2d_shape shapes[4] = {{2, 8, 9, 6, 5, 3, 1, 1}, {2, 3, 9, 6, 5, 3, 1, 1},
-                                        {2, 8, 9, 6, 5, 3, 2, 1}, {1, 96, 24, 25, 96, 3, 1, 1}};
-    const int tile[4] = {2, 0, 0, 4};
-    for (int k = 0; k < 4; k++) {
+    enum { NS = 7 };
+    const tdl_conv2d_shape shapes[NS] = {
+        {2, 8, 9, 6, 5, 3, 1, 1},    {2, 3, 9, 6, 5, 3, 1, 1},   {2, 8, 9, 6, 5, 3, 2, 1},
+        {1, 96, 24, 25, 96, 3, 1, 1}, {1, 64, 24, 24, 32, 3, 1, 1}, {1, 32, 24, 24, 32, 3, 1, 1},
+        {1, 96, 24, 24, 1, 3, 1, 1}};
+    const int tile[NS] = {2, 0, 0, 4, 4, 2, 2};
+    for (int k = 0; k < NS; k++) {
         const tdl_conv2d_shape s = shapes[k];
         const int OH = tdl_conv2d_out_h(&s), OW = tdl_conv2d_out_w(&s);
         const size_t nin = (size_t)s.B * s.C * s.H * s.W, nout = (size_t)s.B * s.OC * OH * OW;

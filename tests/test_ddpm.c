@@ -227,24 +227,26 @@ static void test_loss(const tdl_safetensors *st) {
     tdl_ddpm_free(&m);
 }
 
-/* A gradient work runs batches above TDL_DDPM_GRAD_CHUNK in chunks: a batch of
- * 20 images (chunks of 16 and 4) gives the loss and gradients of the mean over
- * five separate passes of 4 images (each weighted 4/20), to rounding. */
+/* A gradient work runs batches above its chunk (tdl_ddpm_grad_chunk: 32 for
+ * this small network) in chunks: a batch of chunk + 4 images gives the loss
+ * and gradients of the mean over separate passes of 4 images (each weighted
+ * 4/N), to rounding. */
 static void test_chunks(const tdl_safetensors *st) {
-    enum { N = 20, P = 4 };
+    enum { P = 4 };
     tdl_ddpm_config c = mini_config(10);
     tdl_ddpm m;
     TDL_CHECK(tdl_ddpm_init(&m, &c, 1) == TDL_OK, "%s", tdl_last_error());
     load_mini(&m, st);
     tdl_params *p = &m.unet.params;
+    const int chunk = tdl_ddpm_grad_chunk(&m), N = chunk + P;
+    TDL_CHECK(chunk == TDL_DDPM_GRAD_CHUNK_MAX, "chunk %d for a small network", chunk);
     tdl_ddpm_work big, part;
     TDL_CHECK(tdl_ddpm_work_init(&big, &m, N, 1) == TDL_OK, "%s", tdl_last_error());
     TDL_CHECK(tdl_ddpm_work_init(&part, &m, P, 1) == TDL_OK, "%s", tdl_last_error());
-    TDL_CHECK(big.chunk == TDL_DDPM_GRAD_CHUNK && part.chunk == P, "chunk %d / %d", big.chunk,
-              part.chunk);
+    TDL_CHECK(big.chunk == chunk && part.chunk == P, "chunk %d / %d", big.chunk, part.chunk);
     float *x0 = malloc(N * D * sizeof(float)), *eps = malloc(N * D * sizeof(float)); /* (N, D) */
     float *want = calloc(p->total, sizeof(float));
-    int t[N];
+    int *t = malloc(N * sizeof *t); /* (N) */
     tdl_rng r;
     tdl_rng_init(&r, 11, 0);
     tdl_rng_fill_uniform(&r, x0, (size_t)N * D, 0.0f, 1.0f);
@@ -265,7 +267,7 @@ static void test_chunks(const tdl_safetensors *st) {
     for (size_t i = 0; i < p->total; i++) gmax = fmax(gmax, fabs(want[i]));
     tdl_test_allclose("chunked batch gradients vs separate passes", p->grad, want, p->total,
                       1e-6 * gmax, 1e-4);
-    free(x0); free(eps); free(want);
+    free(x0); free(eps); free(want); free(t);
     tdl_ddpm_work_free(&big);
     tdl_ddpm_work_free(&part);
     tdl_ddpm_free(&m);

@@ -119,11 +119,20 @@ tdl_status tdl_ddpm_load(tdl_ddpm *d, const char *path, const tdl_ddpm_config *f
 
 /* Buffers for batches of up to B images: the UNet cache (with gradients when
  * grad != 0) and the DDPM's own arrays. Allocated once. A gradient work runs
- * the network on chunks of at most TDL_DDPM_GRAD_CHUNK images (forward then
+ * the network on chunks of at most tdl_ddpm_grad_chunk(d) images (forward then
  * backward per chunk, gradients accumulated): the UNet couples no images, so
  * the result equals one pass over the batch up to float summation order, and
  * the activations kept for backward are those of one chunk, not of B images. */
-enum { TDL_DDPM_GRAD_CHUNK = 16 };
+enum {
+    TDL_DDPM_GRAD_CHUNK = 16,     /* images per chunk ... */
+    TDL_DDPM_GRAD_CHUNK_MAX = 32, /* ... or this many when their grad cache fits: */
+};
+#define TDL_DDPM_GRAD_CACHE_BUDGET ((size_t)256 << 20) /* bytes */
+/* The chunk a gradient work of d uses for batches at least as large:
+ * TDL_DDPM_GRAD_CHUNK_MAX when a grad cache of that many images takes at most
+ * TDL_DDPM_GRAD_CACHE_BUDGET bytes (the small and tiny presets: fewer, longer
+ * passes are faster), else TDL_DDPM_GRAD_CHUNK (the paper preset). */
+int tdl_ddpm_grad_chunk(const tdl_ddpm *d);
 typedef struct tdl_ddpm_work {
     int B;                 /* capacity in images */
     int grad;

@@ -92,6 +92,9 @@ typedef struct tdl_unet_cache tdl_unet_cache;
 tdl_status tdl_unet_cache_init(tdl_unet_cache **c, const tdl_unet *u, int B, int grad);
 /* Bytes the cache holds (for the memory report). */
 size_t tdl_unet_cache_bytes(const tdl_unet_cache *c);
+/* *bytes = tdl_unet_cache_bytes of a cache tdl_unet_cache_init(u, B, grad)
+ * would make, without allocating it. */
+tdl_status tdl_unet_cache_measure(size_t *bytes, const tdl_unet *u, int B, int grad);
 void tdl_unet_cache_free(tdl_unet_cache *c);
 
 /* eps (B, 1, S, S) = net(x (B, 1, S, S), t (B)), every t in [0, T), B no

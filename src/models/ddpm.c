@@ -134,13 +134,25 @@ tdl_status tdl_ddpm_load(tdl_ddpm *d, const char *path, const tdl_ddpm_config *f
     return s;
 }
 
+int tdl_ddpm_grad_chunk(const tdl_ddpm *d) {
+    size_t bytes;
+    if (tdl_unet_cache_measure(&bytes, &d->unet, TDL_DDPM_GRAD_CHUNK_MAX, 1) != TDL_OK)
+        return TDL_DDPM_GRAD_CHUNK;
+    return bytes <= TDL_DDPM_GRAD_CACHE_BUDGET ? TDL_DDPM_GRAD_CHUNK_MAX : TDL_DDPM_GRAD_CHUNK;
+}
+
 tdl_status tdl_ddpm_work_init(tdl_ddpm_work *w, const tdl_ddpm *d, int B, int grad) {
     memset(w, 0, sizeof *w);
     if (B < 1) return tdl_error(TDL_ERR_INVALID, "batch %d < 1", B);
     size_t n = (size_t)B * tdl_ddpm_image_size(d);
     w->B = B;
     w->grad = grad;
-    w->chunk = grad && B > TDL_DDPM_GRAD_CHUNK ? TDL_DDPM_GRAD_CHUNK : B;
+    if (grad) {
+        const int chunk = tdl_ddpm_grad_chunk(d);
+        w->chunk = B > chunk ? chunk : B;
+    } else {
+        w->chunk = B;
+    }
     w->t = malloc((size_t)B * sizeof *w->t);
     w->eps = malloc(n * sizeof(float));
     w->xt = malloc(n * sizeof(float));

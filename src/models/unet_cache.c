@@ -169,11 +169,9 @@ static void layout(tdl_unet_cache *c, const tdl_unet *u, arena *ar) {
     }
 }
 
-tdl_status tdl_unet_cache_init(tdl_unet_cache **out, const tdl_unet *u, int B, int grad) {
-    TDL_ASSERT(out && u && u->plan, "unet_cache_init: NULL argument");
-    *out = NULL;
-    if (B < 1 || B > (1 << 20))
-        return tdl_error(TDL_ERR_INVALID, "UNet batch %d must be in [1, 2^20]", B);
+/* A cache without its activation block, laid out (c->floats set, pointers
+ * NULL); NULL when out of memory. */
+static tdl_unet_cache *cache_shell(const tdl_unet *u, int B, int grad) {
     tdl_unet_cache *c = calloc(1, sizeof *c);
     const int n = u->plan->n_nodes, ns = u->plan->n_skips;
     if (c) {
@@ -186,7 +184,7 @@ tdl_status tdl_unet_cache_init(tdl_unet_cache **out, const tdl_unet *u, int B, i
     }
     if (!c || !c->res || !c->out || !c->xin || !c->skips || !c->dskips || !c->t) {
         tdl_unet_cache_free(c);
-        return tdl_error(TDL_ERR_NOMEM, "out of memory for the UNet cache");
+        return NULL;
     }
     c->Bmax = B;
     c->grad = grad != 0;
@@ -195,15 +193,41 @@ tdl_status tdl_unet_cache_init(tdl_unet_cache **out, const tdl_unet *u, int B, i
     arena ar = {NULL, 0};
     layout(c, u, &ar);
     c->floats = ar.used;
-    c->mem = aligned_alloc(64, ((ar.used * sizeof(float)) + 63) & ~(size_t)63);
+    return c;
+}
+
+static tdl_status check_batch(int B) {
+    if (B < 1 || B > (1 << 20))
+        return tdl_error(TDL_ERR_INVALID, "UNet batch %d must be in [1, 2^20]", B);
+    return TDL_OK;
+}
+
+tdl_status tdl_unet_cache_measure(size_t *bytes, const tdl_unet *u, int B, int grad) {
+    TDL_ASSERT(bytes && u && u->plan, "unet_cache_measure: NULL argument");
+    *bytes = 0;
+    TDL_TRY(check_batch(B));
+    tdl_unet_cache *c = cache_shell(u, B, grad);
+    if (!c) return tdl_error(TDL_ERR_NOMEM, "out of memory for the UNet cache");
+    *bytes = tdl_unet_cache_bytes(c);
+    tdl_unet_cache_free(c);
+    return TDL_OK;
+}
+
+tdl_status tdl_unet_cache_init(tdl_unet_cache **out, const tdl_unet *u, int B, int grad) {
+    TDL_ASSERT(out && u && u->plan, "unet_cache_init: NULL argument");
+    *out = NULL;
+    TDL_TRY(check_batch(B));
+    tdl_unet_cache *c = cache_shell(u, B, grad);
+    if (!c) return tdl_error(TDL_ERR_NOMEM, "out of memory for the UNet cache");
+    c->mem = aligned_alloc(64, ((c->floats * sizeof(float)) + 63) & ~(size_t)63);
     if (!c->mem) {
-        size_t mb = ar.used * sizeof(float) >> 20;
+        size_t mb = c->floats * sizeof(float) >> 20;
         tdl_unet_cache_free(c);
         return tdl_error(TDL_ERR_NOMEM, "out of memory for the UNet cache (%zu MB, batch %d)",
                          mb, B);
     }
-    memset(c->mem, 0, ar.used * sizeof(float));
-    ar = (arena){c->mem, 0};
+    memset(c->mem, 0, c->floats * sizeof(float));
+    arena ar = {c->mem, 0};
     layout(c, u, &ar);
     *out = c;
     return TDL_OK;

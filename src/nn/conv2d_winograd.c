@@ -31,8 +31,10 @@
  * once and the order of additions is fixed. dU is summed per thread and the
  * partials are reduced in thread order (dweight: summation order only).
  *
- * The transforms split rows and columns at the tile grid (even and odd
- * input indices apart) and run as long unit-stride loops, which vectorise.
+ * The transforms run as long loops that vectorise: the input transforms
+ * over whole rows and then over a block's flat rows with strided loads (see
+ * input_transform2); the others split rows and columns at the tile grid
+ * (input indices apart by their phase) into unit-stride loops.
  *
  * F(4x4, 3x3) (6x6 input tiles, 36 transform points, 36 sgemms; see its
  * section below) shares the blocks, threads and sgemms; per output it needs
@@ -54,10 +56,16 @@
 #endif
 
 /* Floats of V and M of one block: 512 KiB, which with the sgemm's packed panels
- * stays near the L2 cache of one core. A block holds at least WINO_MIN_TILES
- * tiles (when the image and batch have as many) so that the sgemms are not
- * too thin. */
+ * stays near the L2 cache of one core; 1 MiB when C + OC <= 128 (the small
+ * preset's layers), where the products U_xi V_xi are thin (at most 64 rows
+ * and 64 columns in U) and more tiles per block make each sgemm longer: the
+ * 28x28 layers with 32 or 64 channels then run a whole image per block instead
+ * of 4 or 9 tile rows (forward and backward 10-25% faster there). A block
+ * holds at least WINO_MIN_TILES tiles (when the image and batch have as many)
+ * so that the sgemms are not too thin. */
 #define WINO_BLOCK_FLOATS (128 * 1024)
+#define WINO_BLOCK_FLOATS_THIN (256 * 1024)
+#define WINO_THIN_CHANNELS 128
 #define WINO_MIN_TILES 64
 
 typedef struct {
@@ -97,7 +105,8 @@ static wplan make_plan(const tdl_conv2d_shape *s, int threads, int m) {
     p.tH = (s->H + m - 1) / m;
     p.tW = (s->W + m - 1) / m;
     p.tpi = p.tH * p.tW;
-    long tmax = WINO_BLOCK_FLOATS / (p.nx * ((long)s->C + s->OC));
+    const long cc = (long)s->C + s->OC;
+    long tmax = (cc <= WINO_THIN_CHANNELS ? WINO_BLOCK_FLOATS_THIN : WINO_BLOCK_FLOATS) / (p.nx * cc);
     if (tmax < WINO_MIN_TILES) tmax = WINO_MIN_TILES;
     if (p.tpi <= tmax) {
         p.ipb = (int)(tmax / p.tpi);
@@ -229,31 +238,16 @@ static void weight_transform_adjoint2(float *dweight, const float *dU, size_t i0
     }
 }
 
-/* The transforms work on one image and channel at a time. An input row is
- * split at the tile grid into e[k] = x[2k-1] and o[k] = x[2k], k = 0..tW
- * (zero outside the image), stored as one padded row [e | o] of L = 2tW + 2
- * floats; the padded rows 2q (input row 2q-1) and 2q+1 (input row 2q) of the
- * block go to Pe and Po, so that every tile row ti reads Pe and Po rows ti
- * and ti+1. Row transforms then run as long unit-stride loops over whole
- * blocks of rows, column transforms as loops over the tiles of a row. The
+/* The F(2x2) input transform works on one image and channel at a time, in
+ * two passes over a block's tile rows q: B^T down the columns of the four
+ * input rows 2q-1 .. 2q+2 of every tile row (zero outside the image), as
+ * whole-row loops, into u_i (nr, 2 tW); then B^T along the rows of every
+ * tile, on the flat u_i at once: element 2m of u_i is column 2k of tile row q
+ * for m = q tW + k (loads at stride 2, which vectorise), and the tiles at a
+ * row's ends take their one operand outside the image (column -1 or 2 tW,
+ * zero) in a fix-up. (An odd width gets one zero column W in u_i.) The
  * loops sit in small functions with restrict arguments so that they
  * vectorise. */
-
-/* Padded row [e | o] (L) from input row xr (W), or zeros when xr is NULL. */
-WINO_CLONES
-static void split_row(float *restrict eo, const float *restrict xr, int W, int tW) {
-    float *restrict e = eo, *restrict o = eo + tW + 1;
-    if (!xr) {
-        memset(eo, 0, (size_t)(2 * tW + 2) * sizeof(float));
-        return;
-    }
-    const int ne = W / 2, no = (W + 1) / 2; /* e[1..ne], o[0..no-1] inside the image */
-    e[0] = 0.0f;
-    for (int k = 1; k <= ne; k++) e[k] = xr[2 * k - 1];
-    for (int k = ne + 1; k <= tW; k++) e[k] = 0.0f;
-    for (int k = 0; k < no; k++) o[k] = xr[2 * k];
-    for (int k = no; k <= tW; k++) o[k] = 0.0f;
-}
 
 /* B^T applied across four rows (or columns) a, b, c, d: n elements. */
 WINO_CLONES
@@ -268,35 +262,52 @@ static void bt4(float *restrict y0, float *restrict y1, float *restrict y2, floa
     }
 }
 
+/* v0..v3 (nr, tW) = (u B)_0..3 of rows u (nr, 2 tW), zero beyond each row's ends:
+ * v0 = u[2k-1] - u[2k+1], v1 = u[2k] + u[2k+1], v2 = u[2k+1] - u[2k], v3 = u[2k] - u[2k+2]. */
+WINO_CLONES
+static void bt4_cols(float *restrict v0, float *restrict v1, float *restrict v2,
+                     float *restrict v3, const float *restrict u, int nr, int tW) {
+    const int n = nr * tW;
+    for (int m = 0; m < n; m++) {
+        v1[m] = u[2 * m] + u[2 * m + 1];
+        v2[m] = u[2 * m + 1] - u[2 * m];
+    }
+    for (int m = 1; m < n; m++) v0[m] = u[2 * m - 1] - u[2 * m + 1];
+    for (int m = 0; m + 1 < n; m++) v3[m] = u[2 * m] - u[2 * m + 2];
+    for (int q = 0; q < nr; q++) { /* the zero column before and after each row */
+        const float *uq = u + (size_t)2 * q * tW;
+        v0[q * tW] = 0.0f - uq[1];
+        v3[q * tW + tW - 1] = uq[2 * tW - 2] - 0.0f;
+    }
+}
+
 /* V (16, C, T) columns of block bl from inp (B, C, H, W), channels [c0, c1). */
 static void input_transform2(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
-                            const wplan *p, wblock bl, int c0, int c1, float *scr) {
-    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 2 * tW + 2;
-    const size_t xs = p->xsV, nu = (size_t)nr * L;
-    float *Pe = scr, *Po = Pe + (size_t)(nr + 1) * L; /* (nr + 1, L) each */
-    float *u = Po + (size_t)(nr + 1) * L;              /* (4, nr, L) */
+                             const wplan *p, wblock bl, int c0, int c1, float *scr) {
+    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, Wp = 2 * tW;
+    const size_t xs = p->xsV, nu = (size_t)nr * Wp;
+    float *u = scr;           /* (4, nr, Wp) */
+    float *zero = u + 4 * nu; /* (W) */
+    memset(zero, 0, (size_t)W * sizeof(float));
     for (int c = c0; c < c1; c++) {
         for (int b = bl.b0; b < bl.b1; b++) {
             const float *xc = inp + ((size_t)b * C + c) * H * W; /* (H, W) */
-            for (int q = 0; q <= nr; q++) {
-                const int ie = 2 * (bl.r0 + q) - 1, io = ie + 1;
-                split_row(Pe + (size_t)q * L, ie >= 0 && ie < H ? xc + (size_t)ie * W : NULL, W,
-                          tW);
-                split_row(Po + (size_t)q * L, io < H ? xc + (size_t)io * W : NULL, W, tW);
-            }
-            /* rows: u_i = (B^T d)_i for every tile row at once */
-            bt4(u, u + nu, u + 2 * nu, u + 3 * nu, Pe, Po, Pe + L, Po + L, (int)nu);
-            /* columns: V_ij = (u_i B)_j */
-            float *v = V + (size_t)c * T + (size_t)(b - bl.b0) * nr * tW;
-            for (int i = 0; i < 4; i++) {
-                for (int q = 0; q < nr; q++) {
-                    const float *ue = u + i * nu + (size_t)q * L, *uo = ue + tW + 1;
-                    float *vq = v + (size_t)q * tW;
-                    bt4(vq + (size_t)(4 * i) * xs, vq + (size_t)(4 * i + 1) * xs,
-                        vq + (size_t)(4 * i + 2) * xs, vq + (size_t)(4 * i + 3) * xs, ue, uo,
-                        ue + 1, uo + 1, tW);
+            for (int q = 0; q < nr; q++) {
+                const float *r[4];
+                for (int a = 0; a < 4; a++) {
+                    const int ih = 2 * (bl.r0 + q) - 1 + a;
+                    r[a] = ih >= 0 && ih < H ? xc + (size_t)ih * W : zero;
                 }
+                const size_t o = (size_t)q * Wp;
+                bt4(u + o, u + nu + o, u + 2 * nu + o, u + 3 * nu + o, r[0], r[1], r[2], r[3], W);
+                if (Wp > W) /* odd W: column W, B^T of zeros */
+                    for (int i = 0; i < 4; i++) u[i * nu + o + W] = 0.0f;
             }
+            float *v = V + (size_t)c * T + (size_t)(b - bl.b0) * nr * tW;
+            for (int i = 0; i < 4; i++)
+                bt4_cols(v + (size_t)(4 * i) * xs, v + (size_t)(4 * i + 1) * xs,
+                         v + (size_t)(4 * i + 2) * xs, v + (size_t)(4 * i + 3) * xs, u + i * nu,
+                         nr, tW);
         }
     }
 }
@@ -326,51 +337,57 @@ static void shift_add(float *restrict x, const float *restrict f, const float *r
     for (int k = n; k < n + sh; k++) x[k] = g[k - sh];
 }
 
-/* dinp row dxr (W) += padded row [de | do] (L). */
+/* The adjoint of bt4_cols, du (nr, 2 tW) from y0..y3 (nr, tW):
+ * with bt4_adjoint's f = (y0, y1 - y2 + y3) and g = (y1 + y2 - y0, -y3) at each
+ * tile, column 2k receives f_b[k] + g_d[k-1] and column 2k+1 f_a[k+1] + g_c[k]
+ * (each term alone at a row's first and last tile): shift_add's sums, in its
+ * order, on the flat rows. */
 WINO_CLONES
-static void add_split_row(float *restrict dxr, const float *restrict eo, int W, int tW) {
-    const float *restrict e = eo, *restrict o = eo + tW + 1;
-    const int ne = W / 2, no = (W + 1) / 2;
-    for (int k = 1; k <= ne; k++) dxr[2 * k - 1] += e[k];
-    for (int k = 0; k < no; k++) dxr[2 * k] += o[k];
+static void bt4_cols_adjoint(float *restrict du, const float *restrict y0,
+                             const float *restrict y1, const float *restrict y2,
+                             const float *restrict y3, int nr, int tW) {
+    const int n = nr * tW;
+    for (int m = 1; m < n; m++) du[2 * m] = (y1[m] - y2[m] + y3[m]) + -y3[m - 1];
+    for (int m = 0; m + 1 < n; m++) du[2 * m + 1] = y0[m + 1] + (y1[m] + y2[m] - y0[m]);
+    for (int q = 0; q < nr; q++) {
+        const int m0 = q * tW, m1 = m0 + tW - 1;
+        du[2 * m0] = y1[m0] - y2[m0] + y3[m0];
+        du[2 * m1 + 1] = y1[m1] + y2[m1] - y0[m1];
+    }
+}
+
+/* dxr (n) += d (n). */
+WINO_CLONES
+static void add_row(float *restrict dxr, const float *restrict d, int n) {
+    for (int k = 0; k < n; k++) dxr[k] += d[k];
 }
 
 /* dinp (B, C, H, W) += B dV B^T of every tile of block bl, dV (16, C, T),
- * channels [c0, c1). */
+ * channels [c0, c1): the adjoint of input_transform2's passes in reverse. */
 static void input_transform_adjoint2(float *dinp, const float *dV, int T,
-                                    const tdl_conv2d_shape *s, const wplan *p, wblock bl,
-                                    int c0, int c1, float *scr) {
-    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 2 * tW + 2;
-    const size_t xs = p->xsV, nu = (size_t)nr * L;
-    float *du = scr;                             /* (4, nr, L): d of u_i */
-    float *f = du + 4 * nu, *g = f + 2 * nu;      /* (2, nr, L) each */
-    float *dP = g + 2 * nu;                       /* (2, nr + 1, L): dPe, dPo */
-    float *cw = dP + (size_t)2 * (nr + 1) * L;    /* (4, tW + 1) */
+                                     const tdl_conv2d_shape *s, const wplan *p, wblock bl,
+                                     int c0, int c1, float *scr) {
+    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, Wp = 2 * tW;
+    const size_t xs = p->xsV, nu = (size_t)nr * Wp;
+    float *du = scr;                          /* (4, nr, Wp): d of u_i */
+    float *f = du + 4 * nu, *g = f + 2 * nu;  /* (2, nr, Wp) each */
+    float *dPe = g + 2 * nu;                  /* (nr + 1, Wp): input rows 2 (r0 + q) - 1 */
+    float *dPo = dPe + (size_t)(nr + 1) * Wp; /* (nr + 1, Wp): input rows 2 (r0 + q) */
     for (int c = c0; c < c1; c++) {
         for (int b = bl.b0; b < bl.b1; b++) {
             const float *v = dV + (size_t)c * T + (size_t)(b - bl.b0) * nr * tW;
-            /* columns: du_i (padded rows [de | do]) from dV_ij */
-            for (int i = 0; i < 4; i++) {
-                for (int q = 0; q < nr; q++) {
-                    const float *vq = v + (size_t)q * tW;
-                    bt4_adjoint(cw, cw + (tW + 1), cw + 2 * (tW + 1), cw + 3 * (tW + 1),
-                                vq + (size_t)(4 * i) * xs, vq + (size_t)(4 * i + 1) * xs,
-                                vq + (size_t)(4 * i + 2) * xs, vq + (size_t)(4 * i + 3) * xs, tW);
-                    float *de = du + i * nu + (size_t)q * L, *dd = de + tW + 1;
-                    shift_add(de, cw, cw + 2 * (tW + 1), tW, 1);
-                    shift_add(dd, cw + (tW + 1), cw + 3 * (tW + 1), tW, 1);
-                }
-            }
-            /* rows: dPe, dPo from du_i, over all tile rows at once */
+            for (int i = 0; i < 4; i++)
+                bt4_cols_adjoint(du + i * nu, v + (size_t)(4 * i) * xs,
+                                 v + (size_t)(4 * i + 1) * xs, v + (size_t)(4 * i + 2) * xs,
+                                 v + (size_t)(4 * i + 3) * xs, nr, tW);
             bt4_adjoint(f, f + nu, g, g + nu, du, du + nu, du + 2 * nu, du + 3 * nu, (int)nu);
-            float *dPe = dP, *dPo = dP + (size_t)(nr + 1) * L;
-            shift_add(dPe, f, g, (int)nu, L);
-            shift_add(dPo, f + nu, g + nu, (int)nu, L);
+            shift_add(dPe, f, g, (int)nu, Wp);
+            shift_add(dPo, f + nu, g + nu, (int)nu, Wp);
             float *dxc = dinp + ((size_t)b * C + c) * H * W; /* (H, W) */
             for (int q = 0; q <= nr; q++) {
                 const int ie = 2 * (bl.r0 + q) - 1, io = ie + 1;
-                if (ie >= 0 && ie < H) add_split_row(dxc + (size_t)ie * W, dPe + (size_t)q * L, W, tW);
-                if (io < H) add_split_row(dxc + (size_t)io * W, dPo + (size_t)q * L, W, tW);
+                if (ie >= 0 && ie < H) add_row(dxc + (size_t)ie * W, dPe + (size_t)q * Wp, W);
+                if (io < H) add_row(dxc + (size_t)io * W, dPo + (size_t)q * Wp, W);
             }
         }
     }
@@ -611,8 +628,81 @@ static void add_split_row4(float *restrict dxr, const float *restrict cc, int W,
     }
 }
 
+/* Width a multiple of 4 (W = 4 tW): as input_transform2, B^T over whole
+ * input rows, then the columns on the flat (nr, W) rows, element 4m + j being
+ * column 4k + j of row q for m = q tW + k; each plane of u has a zero float
+ * before it (column -1 of its first row), and the tiles at a row's ends get
+ * their one outside operand (column -1 or W, zero) in a fix-up: the same
+ * operations on the same operands as split_row4's path. */
+
+/* y0..y5 (nr, tW) = the column B^T of rows u (nr, 4 tW), u[-1] readable. */
+WINO_CLONES
+static void bt6_cols_even(float *restrict y0, float *restrict y1, float *restrict y2,
+                          float *restrict y3, float *restrict y4, float *restrict y5,
+                          const float *restrict u, int nr, int tW) {
+    const int n = nr * tW;
+    for (int m = 0; m + 1 < n; m++) {
+        const float d0 = u[4 * m - 1], d1 = u[4 * m], d2 = u[4 * m + 1], d3 = u[4 * m + 2],
+                    d4 = u[4 * m + 3], d5 = u[4 * m + 4];
+        y0[m] = 4.0f * d0 - 5.0f * d2 + d4;
+        y1[m] = -4.0f * (d1 + d2) + (d3 + d4);
+        y2[m] = 4.0f * (d1 - d2) + (d4 - d3);
+        y3[m] = 2.0f * (d3 - d1) + (d4 - d2);
+        y4[m] = 2.0f * (d1 - d3) + (d4 - d2);
+        y5[m] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+    for (int q = 0; q < nr; q++) {
+        const int m0 = q * tW, m1 = m0 + tW - 1; /* first and last tile of row q */
+        y0[m0] = 4.0f * 0.0f - 5.0f * u[4 * m0 + 1] + u[4 * m0 + 3];
+        const float d0 = u[4 * m1 - 1], d1 = u[4 * m1], d2 = u[4 * m1 + 1], d3 = u[4 * m1 + 2],
+                    d4 = u[4 * m1 + 3];
+        if (m1 != m0) y0[m1] = 4.0f * d0 - 5.0f * d2 + d4;
+        else y0[m1] = 4.0f * 0.0f - 5.0f * d2 + d4;
+        y1[m1] = -4.0f * (d1 + d2) + (d3 + d4);
+        y2[m1] = 4.0f * (d1 - d2) + (d4 - d3);
+        y3[m1] = 2.0f * (d3 - d1) + (d4 - d2);
+        y4[m1] = 2.0f * (d1 - d3) + (d4 - d2);
+        y5[m1] = 4.0f * d1 - 5.0f * d3 + 0.0f;
+    }
+}
+
+static void input_transform4_even(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
+                                  const wplan *p, wblock bl, int c0, int c1, float *scr) {
+    const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0;
+    const size_t xs = p->xsV, nu = (size_t)nr * W, ps = round16(nu + 1);
+    float *zero = scr;      /* (W) */
+    float *u = scr + round16((size_t)W) + 16; /* (6, ps): plane i at u + i ps, zero before each */
+    memset(zero, 0, (size_t)W * sizeof(float));
+    for (int i = 0; i < 6; i++) u[i * ps - 1] = 0.0f;
+    for (int c = c0; c < c1; c++) {
+        for (int b = bl.b0; b < bl.b1; b++) {
+            const float *xc = inp + ((size_t)b * C + c) * H * W; /* (H, W) */
+            for (int q = 0; q < nr; q++) {
+                const float *r[6];
+                for (int a = 0; a < 6; a++) {
+                    const int ih = 4 * (bl.r0 + q) - 1 + a;
+                    r[a] = ih >= 0 && ih < H ? xc + (size_t)ih * W : zero;
+                }
+                float *uq = u + (size_t)q * W;
+                bt6(uq, uq + ps, uq + 2 * ps, uq + 3 * ps, uq + 4 * ps, uq + 5 * ps, r[0], r[1],
+                    r[2], r[3], r[4], r[5], W);
+            }
+            float *v = V + (size_t)c * T + (size_t)(b - bl.b0) * nr * tW;
+            for (int i = 0; i < 6; i++) {
+                float *vi = v + (size_t)(6 * i) * xs;
+                bt6_cols_even(vi, vi + xs, vi + 2 * xs, vi + 3 * xs, vi + 4 * xs, vi + 5 * xs,
+                              u + i * ps, nr, tW);
+            }
+        }
+    }
+}
+
 static void input_transform4(float *V, int T, const float *inp, const tdl_conv2d_shape *s,
                              const wplan *p, wblock bl, int c0, int c1, float *scr) {
+    if (s->W % 4 == 0) {
+        input_transform4_even(V, T, inp, s, p, bl, c0, c1, scr);
+        return;
+    }
     const int C = s->C, H = s->H, W = s->W, tW = p->tW, nr = bl.r1 - bl.r0, L = 4 * (tW + 1);
     const size_t xs = p->xsV, nu = (size_t)nr * L, np = (size_t)(nr + 1) * L;
     float *P = scr;      /* (4, nr + 1, L): padded rows 4q + r */
