@@ -148,32 +148,37 @@ static void group_forward(float *y, float *mean, float *rstd, const float *x, fl
                           const float *cadd, const float *w, const float *bb, int CG, int S,
                           const drop_mask *dm, size_t off) {
     const size_t n = (size_t)CG * S;
-    double sum = 0.0;
+    // one pass: sums of d = x - x0 and d^2 in double (d and d^2 exact; shifting by the
+    // group's first value keeps E[d^2] - E[d]^2 free of cancellation when |mean| >> std)
+    const double x0 = cadd ? (double)(xw[0] + cadd[0]) : (double)x[0];
+    double s1 = 0.0, s2 = 0.0;
     if (cadd) {
         for (int cc = 0; cc < CG; cc++) {
             float *xc = xw + (size_t)cc * S;
             const float add = cadd[cc];
-            double cs = 0.0;
-#pragma omp simd reduction(+ : cs)
+            double c1 = 0.0, c2 = 0.0;
+#pragma omp simd reduction(+ : c1, c2)
             for (int s = 0; s < S; s++) {
                 const float v = xc[s] + add;
                 xc[s] = v;
-                cs += v;
+                const double d = (double)v - x0;
+                c1 += d;
+                c2 += d * d;
             }
-            sum += cs;
+            s1 += c1;
+            s2 += c2;
         }
     } else {
-#pragma omp simd reduction(+ : sum)
-        for (size_t i = 0; i < n; i++) sum += x[i];
+#pragma omp simd reduction(+ : s1, s2)
+        for (size_t i = 0; i < n; i++) {
+            const double d = (double)x[i] - x0;
+            s1 += d;
+            s2 += d * d;
+        }
     }
-    const double m = sum / (double)n;
-    double var = 0.0;
-#pragma omp simd reduction(+ : var)
-    for (size_t i = 0; i < n; i++) {
-        const double d = x[i] - m;
-        var += d * d;
-    }
-    var /= (double)n;
+    const double dmean = s1 / (double)n, m = x0 + dmean;
+    double var = s2 / (double)n - dmean * dmean;
+    if (var < 0.0) var = 0.0;
     const float fm = (float)m, fr = (float)(1.0 / sqrt(var + UNET_GN_EPS));
     *mean = fm;
     *rstd = fr;
