@@ -1,7 +1,7 @@
 /* unet_gngelu.c: the UNet's fused GroupNorm -> GELU, forward and backward.
  *
  *   n (B, C, S) = GN(x) = (x - mean) * rstd * weight + bias   (tdl_groupnorm's statistics:
- *                 double sums, biased variance, per (b, g))
+ *                 double sums in one pass over x - x[0], biased variance, per (b, g))
  *   out         = GELU(n) = n Phi(n),  Phi(n) = (1 + erf(n / sqrt 2)) / 2
  * Backward, given dout: dn = dout * (Phi(n) + n phi(n)), then GroupNorm's
  * backward; n is recomputed from x and the statistics.
@@ -15,7 +15,7 @@
  * 2.4e-7 * max(1, |x|) with fused multiply-adds (the AVX-512 clone's forward), 2.9e-7
  * without; the worst cases are x of 4 to 5, where Phi rounds near 1 (2 ulp of the output).
  * (The erfc-with-exp form this replaced: 2.1e-7, at 2.4 times the cost.)
-
+ *
  * Optional dropout after the GELU (the ResBlock's block2), fused into the same
  * per-group pass: element i of the flat (B, C, S) output is multiplied by
  * tdl_dropout_mask's mask[i] (0 when word drop->pos + i of the rng is below
@@ -51,7 +51,8 @@
 #define INV_SQRT_2PI 0.39894228040143267794f
 
 /* Phi(x) = (1 + erf(z)) / 2, z = x / sqrt 2 clamped to [-4, 4] (erf(4) = 1 - 1.5e-8), with
- * erf(z) = z R(z^2), R = P / Q of degrees 6 and 5 in z^2: numpy least squares of
+ * erf(z) = z R(z^2), R = P / Q of degrees 6 and 5 in z^2 (tools/fit_erf_rational.py prints
+ * these): numpy least squares of
  * z (P - (erf(z) / z) Q) on 40001 points of z in [0, 4], reweighted by 1 / Q of the previous
  * fit and then (Lawson) by the error, keeping the best (1.5e-9); then rounded to float
  * one at a time (P0 first, the smallest term P6 last), refitting the rest after each, so
