@@ -15,7 +15,9 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline float fast_exp(float y) {
+/* always_inline: also inlined into callers compiled with other optimize() options
+ * (unet_gngelu.c's contracted forward), which GCC otherwise refuses. */
+static inline __attribute__((always_inline)) float fast_exp(float y) {
     y = y < -87.0f ? -87.0f : (y > 88.0f ? 88.0f : y);
     const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
     const float kf = (y * 1.44269504088896341f + magic) - magic;
