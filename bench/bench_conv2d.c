@@ -5,7 +5,8 @@
  * one tdl_conv2d_* dispatches to (TDL_CONV_IM2COL=1 forces im2col). GFLOP/s count the direct
  * convolution's multiply-adds for both paths.
  *
- *   bench_conv2d [THREADS]                         (default: TDL_THREADS or all) */
+ *   bench_conv2d [THREADS [SET]]     THREADS default: TDL_THREADS or all;
+ *                                    SET: small, paper or all (default) */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,27 +44,43 @@ int main(int argc, char **argv) {
     tdl_threads_prefer_avx512(argv);
     int threads = argc > 1 ? atoi(argv[1]) : 0;
     tdl_threads_init(threads);
-    /* B, C, H, W, OC, K, S, P: the UNet's convolutions (small: ch 32, paper: ch 128). */
-    static const tdl_conv2d_shape shapes[] = {
-        {64, 1, 28, 28, 32, 3, 1, 1},    /* head, small */
-        {64, 32, 28, 28, 1, 3, 1, 1},    /* tail, small */
-        {64, 32, 28, 28, 32, 3, 1, 1},   /* level 0, small */
-        {16, 32, 28, 28, 32, 3, 1, 1},   /* level 0, small, training chunk */
-        {64, 128, 28, 28, 128, 3, 1, 1}, /* level 0, paper */
-        {64, 128, 28, 28, 128, 3, 2, 1}, /* downsample 28 -> 14, paper */
-        {64, 64, 14, 14, 64, 3, 1, 1},   /* level 1, small */
-        {64, 256, 14, 14, 256, 3, 1, 1}, /* level 1, paper */
-        {64, 64, 7, 7, 64, 3, 1, 1},     /* level 2, small */
-        {16, 64, 7, 7, 64, 3, 1, 1},     /* level 2, small, training chunk */
-        {64, 256, 7, 7, 256, 3, 1, 1},   /* level 2, paper */
-        {64, 256, 14, 14, 256, 1, 1, 0}, /* 1x1 (attention q/k/v/proj), paper */
+    const char *set = argc > 2 ? argv[2] : NULL;
+    /* B, C, H, W, OC, K, S, P: the UNet's convolutions (small: ch 32, paper: ch 128);
+     * the small preset's every 3x3 shape at batch 64 (its reverse step). */
+    static const struct {
+        const char *set;
+        tdl_conv2d_shape s;
+    } shapes[] = {
+        {"small", {64, 1, 28, 28, 32, 3, 1, 1}},    /* head */
+        {"small", {64, 32, 28, 28, 1, 3, 1, 1}},    /* tail */
+        {"small", {64, 32, 28, 28, 32, 3, 1, 1}},   /* level 0 */
+        {"small", {16, 32, 28, 28, 32, 3, 1, 1}},   /* level 0, training chunk */
+        {"small", {64, 32, 28, 28, 32, 3, 2, 1}},   /* downsample 28 -> 14 */
+        {"small", {64, 64, 28, 28, 64, 3, 1, 1}},   /* up 14 -> 28 */
+        {"small", {64, 96, 28, 28, 32, 3, 1, 1}},   /* up level 0, block conv1 */
+        {"small", {64, 64, 28, 28, 32, 3, 1, 1}},   /* up level 0, block conv1 */
+        {"small", {64, 32, 14, 14, 64, 3, 1, 1}},   /* level 1, conv1 */
+        {"small", {64, 64, 14, 14, 64, 3, 1, 1}},   /* level 1 */
+        {"small", {64, 128, 14, 14, 64, 3, 1, 1}},  /* up level 1, conv1 */
+        {"small", {64, 96, 14, 14, 64, 3, 1, 1}},   /* up level 1, conv1 */
+        {"small", {64, 64, 14, 14, 64, 3, 2, 1}},   /* downsample 14 -> 7 */
+        {"small", {64, 64, 7, 7, 64, 3, 1, 1}},     /* level 2 */
+        {"small", {16, 64, 7, 7, 64, 3, 1, 1}},     /* level 2, training chunk */
+        {"small", {64, 128, 7, 7, 64, 3, 1, 1}},    /* up level 2, conv1 */
+        {"small", {64, 64, 14, 14, 64, 1, 1, 0}},   /* 1x1 (attention q/k/v/proj) */
+        {"paper", {64, 128, 28, 28, 128, 3, 1, 1}}, /* level 0 */
+        {"paper", {64, 128, 28, 28, 128, 3, 2, 1}}, /* downsample 28 -> 14 */
+        {"paper", {64, 256, 14, 14, 256, 3, 1, 1}}, /* level 1 */
+        {"paper", {64, 256, 7, 7, 256, 3, 1, 1}},   /* level 2 */
+        {"paper", {64, 256, 14, 14, 256, 1, 1, 0}}, /* 1x1 (attention q/k/v/proj) */
     };
     const char *core = tdl_threads_blas_core();
     printf("| shape | core | threads | path | forward | backward |\n|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        if (set && strcmp(set, "all") != 0 && strcmp(set, shapes[i].set) != 0) continue;
         conv_ctx c;
         memset(&c, 0, sizeof c);
-        c.s = shapes[i];
+        c.s = shapes[i].s;
         int OH = tdl_conv2d_out_h(&c.s), OW = tdl_conv2d_out_w(&c.s);
         size_t ni = (size_t)c.s.B * c.s.C * c.s.H * c.s.W;
         size_t no = (size_t)c.s.B * c.s.OC * OH * OW;
