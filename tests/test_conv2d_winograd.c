@@ -3,6 +3,8 @@
  * shapes (B 1..5, C and OC 1..70, H and W 1..29, odd and even, 1 and 2; whole
  * image blocks, row-range blocks and the team mode), with 1 and 2 threads;
  * by central differences; against torch.nn.Conv2d (fixture conv2d_k3s1p1);
+ * the direct sum for one output channel (conv2d_oc1.c) against im2col and by
+ * central differences;
  * and the dispatch of tdl_conv2d_* (TDL_CONV_IM2COL). */
 #include <math.h>
 #include <omp.h>
@@ -51,6 +53,10 @@ static const wino_path F2 = {"F(2x2,3x3)", conv2d_wino_work_floats, conv2d_wino_
                              conv2d_wino_backward, WINO_REL};
 static const wino_path F4 = {"F(4x4,3x3)", conv2d_wino4_work_floats, conv2d_wino4_forward,
                              conv2d_wino4_backward, WINO4_REL};
+/* The direct sum for one output channel (conv2d_oc1.c): only the summation
+ * order differs from im2col. */
+static const wino_path OC1 = {"direct OC=1", conv2d_oc1_work_floats, conv2d_oc1_forward,
+                              conv2d_oc1_backward, WINO_REL};
 static const wino_path *wp = &F2; /* the variant under test */
 
 static size_t work_for(const tdl_conv2d_shape *s) {
@@ -58,6 +64,10 @@ static size_t work_for(const tdl_conv2d_shape *s) {
     if (!conv2d_wino_supports(s)) return c;
     const size_t w[4] = {F2.work(s, 1), F2.work(s, 2), F4.work(s, 1), F4.work(s, 2)};
     for (int k = 0; k < 4; k++) c = w[k] > c ? w[k] : c;
+    if (conv2d_oc1_supports(s)) {
+        const size_t o[2] = {OC1.work(s, 1), OC1.work(s, 2)};
+        for (int k = 0; k < 2; k++) c = o[k] > c ? o[k] : c;
+    }
     return c;
 }
 
@@ -198,8 +208,8 @@ static void test_torch(void) {
     tdl_safetensors_free(&st);
 }
 
-/* tdl_conv2d_* runs 3x3 stride-1 "same" convolutions with at least 4 input
- * channels by Winograd (F(4x4, 3x3) on images of at least 24x24 with
+/* tdl_conv2d_* runs 3x3 stride-1 "same" convolutions with one output channel
+ * by the direct sum, those with at least 4 input channels by Winograd (F(4x4, 3x3) on images of at least 24x24 with
  * C + OC >= 96 and OC >= 32, else F(2x2, 3x3)) unless TDL_CONV_IM2COL is set (and
  * not 0), everything else by im2col; dbias equals the sum of dout in double. */
 static void test_dispatch(void) {
@@ -211,7 +221,7 @@ static void test_dispatch(void) {
         {2, 8, 9, 6, 5, 3, 1, 1},    {2, 3, 9, 6, 5, 3, 1, 1},   {2, 8, 9, 6, 5, 3, 2, 1},
         {1, 96, 24, 25, 96, 3, 1, 1}, {1, 64, 24, 24, 32, 3, 1, 1}, {1, 32, 24, 24, 32, 3, 1, 1},
         {1, 96, 24, 24, 1, 3, 1, 1}};
-    const int tile[NS] = {2, 0, 0, 4, 4, 2, 2};
+    const int tile[NS] = {2, 0, 0, 4, 4, 2, 1}; /* 1: direct OC = 1 */
     for (int k = 0; k < NS; k++) {
         const tdl_conv2d_shape s = shapes[k];
         const int OH = tdl_conv2d_out_h(&s), OW = tdl_conv2d_out_w(&s);
@@ -224,11 +234,12 @@ static void test_dispatch(void) {
         float *got = tdl_test_floats(nout), *want = tdl_test_floats(nout);
         const int m = forced ? 0 : tile[k];
         tdl_conv2d_forward(got, inp, w, NULL, &s, work);
-        if (m == 2) F2.fwd(want, inp, w, NULL, &s, work);
+        if (m == 1) OC1.fwd(want, inp, w, NULL, &s, work);
+        else if (m == 2) F2.fwd(want, inp, w, NULL, &s, work);
         else if (m == 4) F4.fwd(want, inp, w, NULL, &s, work);
         else conv2d_im2col_forward(want, inp, w, NULL, &s, work);
         TDL_CHECK(memcmp(got, want, nout * sizeof(float)) == 0, "shape %d: dispatch to %s", k,
-                  m == 2 ? F2.name : m == 4 ? F4.name : "im2col");
+                  m == 1 ? OC1.name : m == 2 ? F2.name : m == 4 ? F4.name : "im2col");
         float *db = tdl_test_floats((size_t)s.OC), *want_db = tdl_test_floats((size_t)s.OC);
         tdl_conv2d_backward(NULL, NULL, db, dout, inp, w, &s, work);
         for (int oc = 0; oc < s.OC; oc++) {
@@ -273,6 +284,22 @@ int main(void) {
         test_fd(1, 3, 9, 12, 2);
         test_fd(2, 6, 13, 11, 5);
         test_torch();
+    }
+    /* the direct sum for one output channel: edge shapes, the tail (32 -> 1
+     * at 28x28), shapes whose flat grid is not a multiple of 16 floats,
+     * several images per thread and fewer images than threads */
+    wp = &OC1;
+    {
+        static const int oc1[][4] = {{1, 1, 1, 1}, {2, 3, 1, 5}, {1, 4, 2, 1}, {3, 5, 2, 2},
+                                     {5, 32, 28, 28}, {4, 7, 9, 13}, {1, 70, 29, 27},
+                                     {6, 2, 5, 3}, {3, 1, 6, 6}};
+        unsigned seed = 500;
+        for (size_t i = 0; i < sizeof oc1 / sizeof *oc1; i++, seed += 4)
+            test_vs_im2col(oc1[i][0], oc1[i][1], oc1[i][2], oc1[i][3], 1, seed);
+        test_adds(3, 5, 6, 7, 1);
+        test_adds(1, 8, 9, 4, 1);
+        test_fd(2, 4, 7, 5, 1);
+        test_fd(3, 3, 9, 12, 1);
     }
     test_dispatch();
     return tdl_test_done("test_conv2d_winograd");

@@ -1,7 +1,8 @@
 /* conv2d.c: 2-D convolution (NCHW, square odd kernel K, stride S, zero
  * padding P) as im2col + one cblas_sgemm per image, and the dispatch of
- * tdl_conv2d_*: 3x3 stride-1 padding-1 convolutions with at least 4 input
- * channels go to Winograd F(2x2, 3x3) or F(4x4, 3x3) (conv2d_winograd.c,
+ * tdl_conv2d_*: 3x3 stride-1 padding-1 convolutions with one output channel
+ * go to a direct sum (conv2d_oc1.c), those with at least 4 input
+ * channels to Winograd F(2x2, 3x3) or F(4x4, 3x3) (conv2d_winograd.c,
  * 1.3-1.9x faster at the UNet's shapes), unless the environment sets TDL_CONV_IM2COL=1 (read
  * once; for A/B benchmarks and tests). dbias is computed here for both.
  *
@@ -284,15 +285,20 @@ static int force_im2col(void) {
 // 30-35% faster); at 14x14 and 7x7 its tiles cover 16x16 and 8x8, and with
 // C = OC = 32 or a single output channel (the tail) its heavier transforms
 // cost more than it saves.
-// Returns 0 (im2col), 2 or 4 (the output tile size).
+// A single output channel (the tail, C -> 1) goes to the direct sum
+// (conv2d_oc1.c) instead: 3-4x faster than F(2x2, 3x3) and im2col there.
+// Returns 0 (im2col), 1 (direct, OC 1), 2 or 4 (the output tile size).
 static int winograd_tile(const tdl_conv2d_shape *s) {
-    if (!conv2d_wino_supports(s) || s->C < 4 || force_im2col()) return 0;
+    if (!conv2d_wino_supports(s) || force_im2col()) return 0;
+    if (s->OC == 1) return 1;
+    if (s->C < 4) return 0;
     return s->H >= 24 && s->W >= 24 && s->OC >= 32 && s->C + s->OC >= 96 ? 4 : 2;
 }
 
 size_t tdl_conv2d_work_floats(const tdl_conv2d_shape *s, int threads) {
     check_shape(s);
     switch (winograd_tile(s)) {
+    case 1: return conv2d_oc1_work_floats(s, threads);
     case 2: return conv2d_wino_work_floats(s, threads);
     case 4: return conv2d_wino4_work_floats(s, threads);
     default: return conv2d_im2col_work_floats(s, threads);
@@ -303,6 +309,7 @@ void tdl_conv2d_forward(float *out, const float *inp, const float *weight, const
                         const tdl_conv2d_shape *s, float *work) {
     check_shape(s);
     switch (winograd_tile(s)) {
+    case 1: conv2d_oc1_forward(out, inp, weight, bias, s, work); break;
     case 2: conv2d_wino_forward(out, inp, weight, bias, s, work); break;
     case 4: conv2d_wino4_forward(out, inp, weight, bias, s, work); break;
     default: conv2d_im2col_forward(out, inp, weight, bias, s, work);
@@ -317,6 +324,7 @@ void tdl_conv2d_backward(float *dinp, float *dweight, float *dbias, const float 
     if (dbias) dbias_add(dbias, dout, s->B, s->OC, tdl_conv2d_out_h(s) * tdl_conv2d_out_w(s));
     if (!dinp && !dweight) return;
     switch (winograd_tile(s)) {
+    case 1: conv2d_oc1_backward(dinp, dweight, dout, inp, weight, s, work); break;
     case 2: conv2d_wino_backward(dinp, dweight, dout, inp, weight, s, work); break;
     case 4: conv2d_wino4_backward(dinp, dweight, dout, inp, weight, s, work); break;
     default: conv2d_im2col_backward(dinp, dweight, dout, inp, weight, s, work);

@@ -790,11 +790,22 @@ static void at6(float *restrict y0, float *restrict y1, float *restrict y2, floa
 }
 
 /* Output row yr (W) from the six column sums z_0..z_5 (stride zs) of its
- * tiles, plus bias bb. */
+ * tiles, plus bias bb: the tiles with all four columns inside the row in one
+ * loop of stride-4 stores (it vectorises), then the clipped last tile. */
 WINO_CLONES
 static void out_row4(float *restrict yr, const float *restrict z, size_t zs, float bb, int W,
                      int tW) {
-    for (int k = 0; k < tW; k++) {
+    const int full = W / 4;
+    for (int k = 0; k < full; k++) {
+        const float m0 = z[k], m1 = z[zs + k], m2 = z[2 * zs + k], m3 = z[3 * zs + k],
+                    m4 = z[4 * zs + k], m5 = z[5 * zs + k];
+        const float a = m1 + m2, d = m1 - m2, e = m3 + m4, f = m3 - m4;
+        yr[4 * k] = (m0 + a + e) + bb;
+        yr[4 * k + 1] = (d + 2.0f * f) + bb;
+        yr[4 * k + 2] = (a + 4.0f * e) + bb;
+        yr[4 * k + 3] = (d + 8.0f * f + m5) + bb;
+    }
+    for (int k = full; k < tW; k++) {
         const float m0 = z[k], m1 = z[zs + k], m2 = z[2 * zs + k], m3 = z[3 * zs + k],
                     m4 = z[4 * zs + k], m5 = z[5 * zs + k];
         const float a = m1 + m2, d = m1 - m2, e = m3 + m4, f = m3 - m4;
@@ -848,6 +859,21 @@ static void at6_adjoint(float *restrict m0, float *restrict m1, float *restrict 
     }
 }
 
+/* The four column phases ph (4, tW) of dout row dyr (W): ph[c tW + k] =
+ * dyr[4k + c], zero past W; the full tiles as stride-4 loads (vectorised). */
+WINO_CLONES
+static void split_out_row4(float *restrict ph, const float *restrict dyr, int W, int tW) {
+    const int full = W / 4;
+    for (int k = 0; k < full; k++) {
+        ph[k] = dyr[4 * k];
+        ph[tW + k] = dyr[4 * k + 1];
+        ph[2 * tW + k] = dyr[4 * k + 2];
+        ph[3 * tW + k] = dyr[4 * k + 3];
+    }
+    for (int k = full; k < tW; k++)
+        for (int c = 0; c < 4; c++) ph[c * tW + k] = 4 * k + c < W ? dyr[4 * k + c] : 0.0f;
+}
+
 static void output_transform_adjoint4(float *dM, int T, const float *dout,
                                       const tdl_conv2d_shape *s, const wplan *p, wblock bl,
                                       int o0, int o1, float *scr) {
@@ -866,10 +892,7 @@ static void output_transform_adjoint4(float *dM, int T, const float *dout,
                         for (int j = 0; j < 6; j++) memset(za + j * nt, 0, (size_t)tW * sizeof(float));
                         continue;
                     }
-                    const float *dyr = dyc + (size_t)oh * W;
-                    for (int c = 0; c < 4; c++)
-                        for (int k = 0; k < tW; k++)
-                            ph[c * tW + k] = 4 * k + c < W ? dyr[4 * k + c] : 0.0f;
+                    split_out_row4(ph, dyc + (size_t)oh * W, W, tW);
                     at6_adjoint(za, za + nt, za + 2 * nt, za + 3 * nt, za + 4 * nt, za + 5 * nt, ph,
                                 ph + tW, ph + 2 * tW, ph + 3 * tW, tW);
                 }

@@ -2,7 +2,7 @@
  * tdl_conv2d_forward/backward dispatch between.
  *
  * im2col: any K, S, P (conv2d.c). Winograd F(2x2, 3x3): K = 3, S = 1, P = 1
- * only (conv2d_winograd.c). Both take the arguments of tdl_conv2d_forward /
+ * only (conv2d_winograd.c). The direct sum for one output channel (conv2d_oc1.c). Both take the arguments of tdl_conv2d_forward /
  * tdl_conv2d_backward (backward ADDS into dinp and dweight; dbias is handled
  * by tdl_conv2d_backward itself) and a workspace of their own *_work_floats.
  *
@@ -39,5 +39,13 @@ void conv2d_wino4_forward(float *out, const float *inp, const float *weight, con
                           const tdl_conv2d_shape *s, float *work);
 void conv2d_wino4_backward(float *dinp, float *dweight, const float *dout, const float *inp,
                            const float *weight, const tdl_conv2d_shape *s, float *work);
+
+/* One output channel (OC 1, K 3, S 1, P 1) as a direct sum (conv2d_oc1.c). */
+int conv2d_oc1_supports(const tdl_conv2d_shape *s);
+size_t conv2d_oc1_work_floats(const tdl_conv2d_shape *s, int threads);
+void conv2d_oc1_forward(float *out, const float *inp, const float *weight, const float *bias,
+                        const tdl_conv2d_shape *s, float *work);
+void conv2d_oc1_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                         const float *weight, const tdl_conv2d_shape *s, float *work);
 
 #endif
