@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "../nn/fast_exp.h"
+#include "../nn/group_stats.h"
 #include "tdl/rng.h"
 #include "unet_plan.h"
 
@@ -164,8 +165,7 @@ static void group_forward(float *y, float *mean, float *rstd, const float *x, fl
                           const float *cadd, const float *w, const float *bb, int CG, int S,
                           const drop_mask *dm, size_t off) {
     const size_t n = (size_t)CG * S;
-    // one pass: sums of d = x - x0 and d^2 in double (d and d^2 exact; shifting by the
-    // group's first value keeps E[d^2] - E[d]^2 free of cancellation when |mean| >> std)
+    // one pass: sums of d = x - x0 and d^2 in double (group_stats.h)
     const double x0 = cadd ? (double)(xw[0] + cadd[0]) : (double)x[0];
     double s1 = 0.0, s2 = 0.0;
     if (cadd) {
@@ -185,19 +185,10 @@ static void group_forward(float *y, float *mean, float *rstd, const float *x, fl
             s2 += c2;
         }
     } else {
-#pragma omp simd reduction(+ : s1, s2)
-        for (size_t i = 0; i < n; i++) {
-            const double d = (double)x[i] - x0;
-            s1 += d;
-            s2 += d * d;
-        }
+        group_stats_add(&s1, &s2, x, n, x0);
     }
-    const double dmean = s1 / (double)n, m = x0 + dmean;
-    double var = s2 / (double)n - dmean * dmean;
-    if (var < 0.0) var = 0.0;
-    const float fm = (float)m, fr = (float)(1.0 / sqrt(var + UNET_GN_EPS));
-    *mean = fm;
-    *rstd = fr;
+    group_stats_finish(mean, rstd, s1, s2, n, x0, UNET_GN_EPS);
+    const float fm = *mean, fr = *rstd;
     for (int cc = 0; cc < CG; cc++) {
         const float a = fr * w[cc], c = bb[cc] - fm * fr * w[cc];
         const float *xc = x + (size_t)cc * S;

@@ -1,9 +1,10 @@
 /* groupnorm.c: group normalisation over (C/G channels, S positions), as
  * torch.nn.GroupNorm(G, C, eps): biased variance, per-channel affine.
- * Statistics are accumulated in double, in one pass over x - x[0]. */
+ * Statistics: group_stats.h (double, one pass over x - x[0]). */
 #include <math.h>
 #include <omp.h>
 
+#include "group_stats.h"
 #include "tdl/nn.h"
 #include "tdl/status.h"
 
@@ -21,22 +22,10 @@ void tdl_groupnorm_forward(float *out, float *mean, float *rstd, const float *in
         const int g = bg % G;
         const float *x = inp + (size_t)bg * n; // group bg is contiguous: (CG, S)
         float *y = out + (size_t)bg * n;
-        // one pass over d = x - x[0] (exact in double, as is d^2): the shift keeps
-        // E[d^2] - E[d]^2 free of cancellation when |mean| >> std
-        const double x0 = x[0];
         double s1 = 0.0, s2 = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            const double d = (double)x[i] - x0;
-            s1 += d;
-            s2 += d * d;
-        }
-        const double dm = s1 / (double)n, m = x0 + dm;
-        double var = s2 / (double)n - dm * dm;
-        if (var < 0.0) var = 0.0;
-        const float fm = (float)m;
-        const float fr = (float)(1.0 / sqrt(var + eps));
-        mean[bg] = fm;
-        rstd[bg] = fr;
+        group_stats_add(&s1, &s2, x, n, x[0]);
+        group_stats_finish(&mean[bg], &rstd[bg], s1, s2, n, x[0], eps);
+        const float fm = mean[bg], fr = rstd[bg];
         for (int cc = 0; cc < CG; cc++) {
             const int c = g * CG + cc;
             const float w = weight[c], bb = bias[c];
