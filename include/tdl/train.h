@@ -96,6 +96,12 @@ tdl_status tdl_trainer_init(tdl_trainer *t, tdl_predictor *p, const tdl_train_co
 /* NULL-safe; does not free the predictor. */
 void tdl_trainer_free(tdl_trainer *t);
 
+/* A fresh optimiser for the next steps: Adam's moments zeroed, its step
+ * count 0, the rate back to cfg.lr and StepLR's epoch count 0 (3D-Learning
+ * trains the predictor with a fresh Adam each outer epoch). The trainer's
+ * own counters (epoch, steps, skipped) and RNG go on. */
+void tdl_trainer_reset_optimizer(tdl_trainer *t);
+
 /* Steps of one epoch on R rows: 21 per full batch. */
 int64_t tdl_train_steps_per_epoch(size_t R, int batch);
 

@@ -110,6 +110,15 @@ void tdl_trainer_free(tdl_trainer *t) {
     t->x = t->y = t->yhat = t->dy = NULL;
 }
 
+void tdl_trainer_reset_optimizer(tdl_trainer *t) {
+    tdl_params *p = &t->pred->params;
+    memset(p->m, 0, p->total * sizeof *p->m);
+    memset(p->v, 0, p->total * sizeof *p->v);
+    t->adam.t = 0;
+    t->adam.lr = t->cfg.lr;
+    t->sched.epoch = 0;
+}
+
 int64_t tdl_train_steps_per_epoch(size_t R, int batch) {
     return batch < 1 ? 0 : (int64_t)(R / (size_t)batch) * TDL_WINDOWS_PER_ROW;
 }
