@@ -44,6 +44,7 @@ int tdl_cmd_data_slots(int argc, char **argv);
 int tdl_cmd_data_info(int argc, char **argv);
 int tdl_cmd_synth(int argc, char **argv);
 int tdl_cmd_train(int argc, char **argv);
+int tdl_cmd_train_3dl(int argc, char **argv); /* tdl train --method 3dl */
 int tdl_cmd_diffusion(int argc, char **argv);
 int tdl_cmd_diffusion_quality(int argc, char **argv);
 int tdl_cmd_diffusion_train(int argc, char **argv);

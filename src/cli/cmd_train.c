@@ -73,6 +73,12 @@ static void format_eta(char *buf, size_t n, double s) {
 }
 
 int tdl_cmd_train(int argc, char **argv) {
+    /* --method 3dl has its own options (cmd_train_3dl.c) */
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "--method") == 0 && i + 1 < argc && strcmp(argv[i + 1], "3dl") == 0) ||
+            strcmp(argv[i], "--method=3dl") == 0)
+            return tdl_cmd_train_3dl(argc, argv);
+    }
     enum { O_LRSTEP = 256, O_LRGAMMA, O_INIT, O_CKEVERY, O_RESUME };
     static const struct option opts[] = {
         {"method", required_argument, NULL, 'm'},   {"train", required_argument, NULL, 'T'},
