@@ -11,6 +11,13 @@
  *         else one Adam step (PyTorch-exact)
  *     StepLR: lr *= gamma every lr_step epochs
  *
+ * Two controls for 3D-Learning's fairness baseline (DFL continued on the
+ * real rows for as many predictor steps as a 3D-L run takes, with its
+ * fresh-Adam schedule): max_steps ends the run after that many attempted
+ * steps (taken or skipped), possibly inside an epoch, and adam_reset gives
+ * the optimiser a fresh start (tdl_trainer_reset_optimizer) every K attempted
+ * steps. Both 0 (the defaults) is the loop above, unchanged.
+ *
  * Training data: the training series normalised by its own min-max range,
  * rows of 28 (tail dropped), the first 70% of the rows (the ordered split of
  * spec section 2). The same rule holds for any training source, not only 23V.
@@ -48,7 +55,7 @@ tdl_status tdl_train_loss_parse(const char *name, tdl_train_loss *l);
 
 typedef struct tdl_train_config {
     tdl_train_loss loss;
-    int epochs;          /* total epochs (100) */
+    int epochs;          /* total epochs (100); ignored when max_steps > 0 */
     double lr;           /* initial learning rate (1e-6) */
     int batch;           /* rows per batch (64) */
     int lr_step;         /* StepLR step size in epochs (10) */
@@ -56,13 +63,29 @@ typedef struct tdl_train_config {
     uint64_t seed;       /* initialisation and dropout masks */
     tdl_provision_rule rule;   /* decision rule of the DFL loss (exact) */
     tdl_provision_params pp;   /* provisioning constants (the authors') */
+    /* Run length in steps instead of epochs: 0 (default) = no limit, the
+     * epochs decide. N > 0: the run ends as soon as N steps have been
+     * attempted in the whole run (taken + skipped), possibly inside an epoch;
+     * `epochs` is then ignored and the run goes on for as many epochs as it
+     * needs. A partial last epoch counts as a completed epoch (t->epoch) and
+     * StepLR steps after it as after any epoch. */
+    int64_t max_steps;
+    /* Fresh optimiser every K attempted steps: 0 (default) = never. K > 0:
+     * tdl_trainer_reset_optimizer before the step at every position that is
+     * a positive multiple of K, position = steps attempted so far in the
+     * whole run (taken + skipped; position 0 is fresh already). A reset
+     * also puts the rate back to lr and StepLR's count to 0, so StepLR
+     * decays only when lr_step epoch ends fall between two resets. No reset
+     * happens at the end of a run (the step it would precede is not taken). */
+    int64_t adam_reset;
 } tdl_train_config;
 
 /* The paper's settings: DFL, 100 epochs, lr 1e-6, batch 64, StepLR 10 and
  * 0.05, seed 1, the exact rule, the authors' constants. */
 void tdl_train_config_default(tdl_train_config *c);
 
-/* Check ranges (epochs >= 1, lr > 0 finite, batch >= 1, ...). */
+/* Check ranges (epochs >= 1, lr > 0 finite, batch >= 1, max_steps >= 0,
+ * adam_reset >= 0, ...). */
 tdl_status tdl_train_config_check(const tdl_train_config *c);
 
 /* The normalised training rows of a raw series. */
@@ -84,8 +107,9 @@ typedef struct tdl_trainer {
     tdl_adam adam;
     tdl_steplr sched;
     tdl_rng rng;           /* dropout masks */
-    int epoch;             /* completed epochs */
-    int64_t steps;         /* Adam steps taken (== adam.t) */
+    int epoch;             /* completed epochs (a partial last one included) */
+    int64_t steps;         /* Adam steps taken in the whole run (== adam.t
+                              until an optimiser reset) */
     int64_t skipped;       /* steps skipped for a non-finite loss or gradient */
     tdl_predictor_cache *cache;
     float *x, *y, *yhat, *dy; /* (B, 7), (B), (B), (B) */
@@ -111,14 +135,30 @@ typedef struct tdl_epoch_stats {
     int64_t skipped; /* steps skipped */
 } tdl_epoch_stats;
 
-/* Run one epoch (epoch number t->epoch + 1) and advance the scheduler.
- * Fails (TDL_ERR_INVALID) when d has fewer rows than one batch. */
+/* Steps attempted so far in the whole run: steps + skipped (the position
+ * that cfg.max_steps and cfg.adam_reset count). */
+int64_t tdl_trainer_attempted(const tdl_trainer *t);
+
+/* 1 when the run is over: with cfg.max_steps > 0, max_steps steps attempted;
+ * else cfg.epochs epochs completed. */
+int tdl_trainer_done(const tdl_trainer *t);
+
+/* Run one epoch (epoch number t->epoch + 1) and advance the scheduler. With
+ * cfg.max_steps > 0 the epoch stops early once max_steps steps have been
+ * attempted in the whole run (it still counts as an epoch and StepLR still
+ * steps); with cfg.adam_reset = K > 0 the optimiser is reset before each
+ * step at a positive multiple of K. Fails (TDL_ERR_INVALID) when d has fewer
+ * rows than one batch or when max_steps steps have already been attempted.
+ * Without max_steps, cfg.epochs is not enforced here: the caller loops
+ * while !tdl_trainer_done(t). */
 tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_stats *st);
 
 /* Checkpoint: the predictor's values and Adam moments (tdl_params_save with
  * the optimiser) and metadata: epoch, Adam step count, lr, StepLR epoch,
- * RNG state, skipped count, the config (predictor and training), the
- * training source and its range, written atomically. */
+ * RNG state, steps taken and skipped in the run, the config (predictor and
+ * training, max_steps and adam_reset included), the training source and its
+ * range, written atomically. Checkpoints from before max_steps, adam_reset
+ * and steps existed read as 0, 0 and adam_t. */
 tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
                                        const char *train_source, const tdl_train_data *d);
 
@@ -130,6 +170,7 @@ typedef struct tdl_checkpoint_info {
     int64_t adam_t;
     double lr;
     int64_t sched_epoch;
+    int64_t steps;    /* Adam steps taken in the run (adam_t until a reset) */
     int64_t skipped;
     tdl_rng rng;
     char train_source[1024];

@@ -15,10 +15,10 @@
 #include "tdl/train.h"
 
 static const char train_usage[] =
-    "usage: tdl train [--method dfl|mse] [--train SOURCE] [--epochs N] [--lr R]\n"
-    "                 [--batch B] [--lr-step K] [--lr-gamma G] [--seed S]\n"
-    "                 [--init MODEL] [--checkpoint-every N] [--resume] [--json]\n"
-    "                 -o MODEL.safetensors\n"
+    "usage: tdl train [--method dfl|mse] [--train SOURCE] [--epochs N | --steps N]\n"
+    "                 [--adam-reset K] [--lr R] [--batch B] [--lr-step K]\n"
+    "                 [--lr-gamma G] [--seed S] [--init MODEL]\n"
+    "                 [--checkpoint-every N] [--resume] [--json] -o MODEL.safetensors\n"
     "  Train the workload predictor (spec section 3) with the authors' loop: for\n"
     "  each batch of B training rows (in order, the last incomplete batch\n"
     "  dropped) and each step t = 7..27, one Adam step on the windows\n"
@@ -28,6 +28,18 @@ static const char train_usage[] =
     "  --method M          dfl (default: decision-focused, exact rule) or mse\n"
     "  --train SOURCE      a CSV file or synth:PROFILE (default " TDL_SOURCE_DEFAULT ")\n"
     "  --epochs N          epochs (default 100)\n"
+    "  --steps N           run length in steps instead of epochs: stop as soon as\n"
+    "                      N steps have been attempted (taken or skipped), inside\n"
+    "                      an epoch if need be, and run as many epochs as that\n"
+    "                      takes (a partial last epoch counts as one and StepLR\n"
+    "                      steps after it); not with --epochs\n"
+    "  --adam-reset K      a fresh Adam (moments and step count zeroed, the rate\n"
+    "                      back to --lr, StepLR's count to 0) before every step\n"
+    "                      whose position in the run (steps attempted before it)\n"
+    "                      is a multiple of K > 0 (default: never)\n"
+    "  --steps and --adam-reset make the 3D-Learning control: DFL continued on the\n"
+    "  real rows for as many steps as a 3D-L run, with its fresh-Adam schedule\n"
+    "  (tdl train --method dfl --init DFL_MODEL --steps N --adam-reset K --lr 1e-6).\n"
     "  --lr R              initial learning rate (default 1e-6)\n"
     "  --batch B           rows per batch (default 64)\n"
     "  --lr-step K         StepLR: multiply the rate by G every K epochs\n"
@@ -41,8 +53,10 @@ static const char train_usage[] =
     "                      (default 1); a killed run loses at most the epoch\n"
     "                      in progress\n"
     "  --resume            continue from MODEL.ckpt.safetensors (its config; only\n"
-    "                      --epochs may change): the final weights equal an\n"
-    "                      uninterrupted run's bit for bit (same --threads)\n"
+    "                      the run's length may change: --epochs N replaces it by\n"
+    "                      N epochs, --steps N by N steps): the final weights\n"
+    "                      equal an uninterrupted run's bit for bit (same\n"
+    "                      --threads)\n"
     "  --json              print a summary object on stdout at the end\n"
     "  -o MODEL            the trained weights (safetensors, PyTorch names)\n";
 
@@ -88,12 +102,14 @@ int tdl_cmd_train(int argc, char **argv) {
         {"seed", required_argument, NULL, 's'},     {"init", required_argument, NULL, O_INIT},
         {"checkpoint-every", required_argument, NULL, O_CKEVERY},
         {"resume", no_argument, NULL, O_RESUME},    {"json", no_argument, NULL, 'j'},
+        {"steps", required_argument, NULL, 'S'},
+        {"adam-reset", required_argument, NULL, 'A'},
         {"output", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     tdl_train_config cfg;
     tdl_train_config_default(&cfg);
     const char *source = NULL, *init = NULL, *out = NULL;
-    long lv, every = 1, epochs_opt = 0;
+    long lv, every = 1, epochs_opt = 0, steps_opt = 0;
     double dv;
     int json = 0, resume = 0, config_given = 0, c;
     optind = 1;
@@ -145,6 +161,17 @@ int tdl_cmd_train(int argc, char **argv) {
             if (tdl_cli_parse_long(train_usage, "--checkpoint-every", optarg, 1, 1000000, &every))
                 return TDL_EXIT_USAGE;
             break;
+        case 'S':
+            if (tdl_cli_parse_long(train_usage, "--steps", optarg, 1, 1000000000L, &steps_opt))
+                return TDL_EXIT_USAGE;
+            cfg.max_steps = steps_opt;
+            break;
+        case 'A':
+            if (tdl_cli_parse_long(train_usage, "--adam-reset", optarg, 1, 1000000000L, &lv))
+                return TDL_EXIT_USAGE;
+            cfg.adam_reset = lv;
+            config_given = 1;
+            break;
         case O_RESUME: resume = 1; break;
         case 'j': json = 1; break;
         case 'o': out = optarg; break;
@@ -158,9 +185,13 @@ int tdl_cmd_train(int argc, char **argv) {
     if (optind < argc)
         return tdl_cli_usage_error(train_usage, "unexpected argument '%s'", argv[optind]);
     if (!out) return tdl_cli_usage_error(train_usage, "-o MODEL.safetensors is required");
+    if (epochs_opt && steps_opt)
+        return tdl_cli_usage_error(train_usage, "--epochs and --steps both set the run's length "
+                                   "(give one)");
     if (resume && config_given)
         return tdl_cli_usage_error(train_usage, "--resume takes the config from the checkpoint "
-                                   "(only --epochs, --checkpoint-every and --train may be given)");
+                                   "(only --epochs or --steps, --checkpoint-every and --train "
+                                   "may be given)");
 
     char *ckpt = checkpoint_path(out);
     if (!ckpt) return tdl_cli_fail("out of memory", "checkpoint path");
@@ -192,7 +223,11 @@ int tdl_cmd_train(int argc, char **argv) {
             goto done;
         }
         source = info.train_source;
-        if (epochs_opt) tr.cfg.epochs = (int)epochs_opt;
+        if (epochs_opt) {
+            tr.cfg.epochs = (int)epochs_opt;
+            tr.cfg.max_steps = 0;
+        }
+        if (steps_opt) tr.cfg.max_steps = steps_opt;
         cfg = tr.cfg;
         resumed_from = tr.epoch;
         if (tdl_cli_load_source(source, NULL, &raw) != TDL_OK ||
@@ -241,32 +276,52 @@ int tdl_cmd_train(int argc, char **argv) {
     double t0 = now_seconds();
     tdl_epoch_stats es = {NAN, 0, 0};
     int e0 = tr.epoch;
+    int64_t a0 = tdl_trainer_attempted(&tr);
+    char length[96], reset[64] = "";
+    if (cfg.max_steps > 0) /* the epochs the run ends after (each from batch 0) */
+        snprintf(length, sizeof length, "steps %" PRId64 " (%" PRId64 " epoch(s))", cfg.max_steps,
+                 tr.epoch + (a0 < cfg.max_steps ? (cfg.max_steps - a0 + per_epoch - 1) / per_epoch
+                                                : 0));
+    else
+        snprintf(length, sizeof length, "epochs %d", cfg.epochs);
+    if (cfg.adam_reset > 0)
+        snprintf(reset, sizeof reset, ", fresh Adam every %" PRId64 " steps", cfg.adam_reset);
     if (!json || tty)
-        fprintf(stderr, "train: %s on %s (%zu rows, %" PRId64 " steps/epoch), epochs %d, lr %g, "
+        fprintf(stderr, "train: %s on %s (%zu rows, %" PRId64 " steps/epoch), %s%s, lr %g, "
                 "batch %d, StepLR %d x %g, seed %" PRIu64 ", %d thread(s)%s\n",
-                tdl_train_loss_name(cfg.loss), source, data.R, per_epoch, cfg.epochs, cfg.lr,
+                tdl_train_loss_name(cfg.loss), source, data.R, per_epoch, length, reset, cfg.lr,
                 cfg.batch, cfg.lr_step, cfg.lr_gamma, cfg.seed, tdl_threads_count(),
                 resumed_from ? " (resumed)" : "");
     if (resumed_from)
         fprintf(stderr, "train: resuming after epoch %d from %s\n", resumed_from, ckpt);
-    while (tr.epoch < cfg.epochs) {
+    while (!tdl_trainer_done(&tr)) {
         if (tdl_trainer_epoch(&tr, &data, &es) != TDL_OK) {
             rc = tdl_cli_fail(tdl_last_error(), "training stopped");
             goto done;
         }
         double el = now_seconds() - t0;
         int doneep = tr.epoch - e0;
-        double rate = el > 0 ? (double)(doneep * per_epoch) / el : 0.0;
-        char eta[32];
-        format_eta(eta, sizeof eta, el / doneep * (cfg.epochs - tr.epoch));
+        int64_t att = tdl_trainer_attempted(&tr);
+        double rate = el > 0 ? (double)(att - a0) / el : 0.0;
+        /* progress: epochs of the run, or steps attempted of the budget
+         * (fields two spaces apart on the bar, one on a pipe) */
+        const char *sp = tty ? "  " : " ";
+        char eta[32], prog[80];
+        if (cfg.max_steps > 0) {
+            format_eta(eta, sizeof eta, rate > 0 ? (double)(cfg.max_steps - att) / rate : 0.0);
+            snprintf(prog, sizeof prog, "epoch %d%ssteps %" PRId64 "/%" PRId64, tr.epoch, sp,
+                     att, cfg.max_steps);
+        } else {
+            format_eta(eta, sizeof eta, el / doneep * (cfg.epochs - tr.epoch));
+            snprintf(prog, sizeof prog, "epoch %d/%d%ssteps %" PRId64, tr.epoch, cfg.epochs, sp,
+                     tr.steps);
+        }
         if (tty)
-            fprintf(stderr, "\repoch %d/%d  steps %" PRId64 "  loss %.6g  %.0f steps/s  ETA %s   ",
-                    tr.epoch, cfg.epochs, tr.adam.t, es.loss, rate, eta);
+            fprintf(stderr, "\r%s  loss %.6g  %.0f steps/s  ETA %s   ", prog, es.loss, rate, eta);
         else
-            fprintf(stderr, "epoch %d/%d steps %" PRId64 " loss %.6g skipped %" PRId64
-                    " rate %.0f steps/s ETA %s\n",
-                    tr.epoch, cfg.epochs, tr.adam.t, es.loss, es.skipped, rate, eta);
-        if (tr.epoch % every == 0 || tr.epoch == cfg.epochs) {
+            fprintf(stderr, "%s loss %.6g skipped %" PRId64 " rate %.0f steps/s ETA %s\n", prog,
+                    es.loss, es.skipped, rate, eta);
+        if (tr.epoch % every == 0 || tdl_trainer_done(&tr)) {
             if (tdl_trainer_checkpoint_save(&tr, ckpt, source, &data) != TDL_OK) {
                 if (tty) fputc('\n', stderr);
                 rc = tdl_cli_fail(tdl_last_error(), "checkpoint not written");
@@ -283,15 +338,17 @@ int tdl_cmd_train(int argc, char **argv) {
     if (json)
         printf("{\"method\": \"%s\", \"train\": \"%s\", \"train_rows\": %zu, \"epochs\": %d, "
                "\"resumed_from_epoch\": %d, \"steps\": %" PRId64 ", \"skipped\": %" PRId64
+               ", \"max_steps\": %" PRId64 ", \"adam_reset\": %" PRId64
                ", \"final_loss\": %.9g, \"lr_initial\": %.9g, \"lr_final\": %.9g, "
                "\"batch\": %d, \"lr_step\": %d, \"lr_gamma\": %.9g, \"seed\": %" PRIu64
                ", \"threads\": %d, \"seconds\": %.3f, \"model\": \"%s\", \"checkpoint\": \"%s\"}\n",
-               tdl_train_loss_name(cfg.loss), source, data.R, cfg.epochs, resumed_from,
-               tr.adam.t, tr.skipped, es.loss, cfg.lr, tr.adam.lr, cfg.batch, cfg.lr_step,
-               cfg.lr_gamma, cfg.seed, tdl_threads_count(), secs, out, ckpt);
+               tdl_train_loss_name(cfg.loss), source, data.R, tr.epoch, resumed_from,
+               tr.steps, tr.skipped, cfg.max_steps, cfg.adam_reset, es.loss, cfg.lr, tr.adam.lr,
+               cfg.batch, cfg.lr_step, cfg.lr_gamma, cfg.seed, tdl_threads_count(), secs, out,
+               ckpt);
     else
         fprintf(stderr, "train: wrote %s (%d epochs, %" PRId64 " steps, %" PRId64
-                " skipped, %.1f s)\n", out, cfg.epochs, tr.adam.t, tr.skipped, secs);
+                " skipped, %.1f s)\n", out, tr.epoch, tr.steps, tr.skipped, secs);
     rc = TDL_EXIT_OK;
 done:
     tdl_trainer_free(&tr);

@@ -1,5 +1,6 @@
 /* train.c: the authors' training loop for the predictor (train.h): one Adam
- * step per (batch, t), StepLR per epoch, non-finite steps skipped. */
+ * step per (batch, t), StepLR per epoch, non-finite steps skipped; optional
+ * step budget (max_steps) and periodic optimiser resets (adam_reset). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,12 @@ tdl_status tdl_train_config_check(const tdl_train_config *c) {
     if (!(isfinite(c->lr_gamma) && c->lr_gamma > 0))
         return tdl_error(TDL_ERR_INVALID, "StepLR gamma %g is not a finite number > 0",
                          c->lr_gamma);
+    if (c->max_steps < 0)
+        return tdl_error(TDL_ERR_INVALID, "max_steps %lld < 0 (0 = no limit)",
+                         (long long)c->max_steps);
+    if (c->adam_reset < 0)
+        return tdl_error(TDL_ERR_INVALID, "adam_reset %lld < 0 (0 = never)",
+                         (long long)c->adam_reset);
     if (c->loss != TDL_TRAIN_MSE && c->loss != TDL_TRAIN_DFL)
         return tdl_error(TDL_ERR_INVALID, "unknown loss kind %d", (int)c->loss);
     return tdl_provision_check(&c->pp);
@@ -119,6 +126,13 @@ void tdl_trainer_reset_optimizer(tdl_trainer *t) {
     t->sched.epoch = 0;
 }
 
+int64_t tdl_trainer_attempted(const tdl_trainer *t) { return t->steps + t->skipped; }
+
+int tdl_trainer_done(const tdl_trainer *t) {
+    return t->cfg.max_steps > 0 ? tdl_trainer_attempted(t) >= t->cfg.max_steps
+                                : t->epoch >= t->cfg.epochs;
+}
+
 int64_t tdl_train_steps_per_epoch(size_t R, int batch) {
     return batch < 1 ? 0 : (int64_t)(R / (size_t)batch) * TDL_WINDOWS_PER_ROW;
 }
@@ -147,13 +161,25 @@ tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_
     if (nb == 0)
         return tdl_error(TDL_ERR_INVALID, "%zu training rows, fewer than one batch of %d "
                          "(the last incomplete batch is dropped)", d->R, B);
+    /* pos: steps attempted in the run so far (the position of the next
+     * step); end: the position this epoch stops at. */
+    const int64_t K = t->cfg.adam_reset, max = t->cfg.max_steps;
+    int64_t pos = tdl_trainer_attempted(t);
+    int64_t end = pos + tdl_train_steps_per_epoch(d->R, B);
+    if (max > 0) {
+        if (pos >= max)
+            return tdl_error(TDL_ERR_INVALID, "the run is over: %lld steps attempted, "
+                             "max_steps %lld", (long long)pos, (long long)max);
+        if (end > max) end = max;
+    }
     tdl_predictor *p = t->pred;
     double scale = d->range.max - d->range.min, offset = d->range.min;
     double sum = 0.0;
     int64_t taken = 0, skipped = 0;
-    for (size_t b = 0; b < nb; b++) {
+    for (size_t b = 0; b < nb && pos < end; b++) {
         const float *rows = d->rows + b * (size_t)B * TDL_ROW_LEN;
-        for (int tt = TDL_WINDOW_IN; tt < TDL_ROW_LEN; tt++) {
+        for (int tt = TDL_WINDOW_IN; tt < TDL_ROW_LEN && pos < end; tt++, pos++) {
+            if (K > 0 && pos > 0 && pos % K == 0) tdl_trainer_reset_optimizer(t);
             tdl_windows_at(t->x, t->y, rows, (size_t)B, tt);
             tdl_predictor_forward(p, t->cache, t->x, t->yhat, B, 1, &t->rng);
             double loss = t->cfg.loss == TDL_TRAIN_MSE

@@ -1,6 +1,8 @@
 /* train_checkpoint.c: a trainer's state as one safetensors file (train.h):
  * the predictor's values and Adam moments plus the loop's counters, RNG
- * position and config as metadata, written atomically. */
+ * position and config (max_steps and adam_reset included) as metadata,
+ * written atomically. Keys added later (steps, max_steps, adam_reset) are
+ * optional on reading, so older checkpoints still resume. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,7 +14,7 @@
 
 #define CKPT_KIND "tdl-train-checkpoint"
 
-enum { N_META = 28, VAL_CHARS = 64 };
+enum { N_META = 31, VAL_CHARS = 64 };
 
 tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
                                        const char *train_source, const tdl_train_data *d) {
@@ -33,6 +35,7 @@ tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
     PUT("adam_t", "%" PRId64, t->adam.t);
     PUT("lr", "%.17g", t->adam.lr);
     PUT("steplr_epoch", "%" PRId64, t->sched.epoch);
+    PUT("steps", "%" PRId64, t->steps);
     PUT("skipped", "%" PRId64, t->skipped);
     tdl_rng_format(&t->rng, v[n]);
     meta[2 * n] = "rng";
@@ -40,6 +43,8 @@ tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
     n++;
     PUT("loss", "%s", tdl_train_loss_name(c->loss));
     PUT("epochs", "%d", c->epochs);
+    PUT("max_steps", "%" PRId64, c->max_steps);
+    PUT("adam_reset", "%" PRId64, c->adam_reset);
     PUT("lr0", "%.17g", c->lr);
     PUT("batch", "%d", c->batch);
     PUT("lr_step", "%d", c->lr_step);
@@ -89,6 +94,16 @@ static tdl_status meta_i64(const tdl_safetensors *st, const char *path, const ch
     return tdl_safetensors_meta_i64(st, path, "tdl training checkpoint", key, lo, hi, out);
 }
 
+/* Metadata added after the first checkpoints: def when the key is absent. */
+static tdl_status meta_i64_opt(const tdl_safetensors *st, const char *path, const char *key,
+                               int64_t lo, int64_t hi, int64_t def, int64_t *out) {
+    if (!tdl_safetensors_meta(st, key)) {
+        *out = def;
+        return TDL_OK;
+    }
+    return meta_i64(st, path, key, lo, hi, out);
+}
+
 static tdl_status read_info(const tdl_safetensors *st, const char *path, tdl_checkpoint_info *in) {
     const char *s;
     int64_t x;
@@ -103,7 +118,11 @@ static tdl_status read_info(const tdl_safetensors *st, const char *path, tdl_che
     TDL_TRY(meta_i64(st, path, "adam_t", 0, INT64_MAX, &in->adam_t));
     TDL_TRY(meta_double(st, path, "lr", &in->lr));
     TDL_TRY(meta_i64(st, path, "steplr_epoch", 0, INT64_MAX, &in->sched_epoch));
+    TDL_TRY(meta_i64_opt(st, path, "steps", 0, INT64_MAX, in->adam_t, &in->steps));
     TDL_TRY(meta_i64(st, path, "skipped", 0, INT64_MAX, &in->skipped));
+    if (in->steps < in->adam_t || in->steps > INT64_MAX - in->skipped)
+        return tdl_error(TDL_ERR_FORMAT, "%s: steps %" PRId64 " inconsistent with adam_t %" PRId64
+                         " and skipped %" PRId64, path, in->steps, in->adam_t, in->skipped);
     TDL_TRY(meta_get(st, path, "rng", &s));
     if (tdl_rng_parse(&in->rng, s) != TDL_OK)
         return tdl_error(TDL_ERR_FORMAT, "%s: bad RNG state '%s'", path, s);
@@ -111,6 +130,8 @@ static tdl_status read_info(const tdl_safetensors *st, const char *path, tdl_che
     if (tdl_train_loss_parse(s, &c->loss) != TDL_OK)
         return tdl_error(TDL_ERR_FORMAT, "%s: bad loss '%s'", path, s);
     TDL_TRY(meta_i64(st, path, "epochs", 1, INT32_MAX, &x)); c->epochs = (int)x;
+    TDL_TRY(meta_i64_opt(st, path, "max_steps", 0, INT64_MAX, 0, &c->max_steps));
+    TDL_TRY(meta_i64_opt(st, path, "adam_reset", 0, INT64_MAX, 0, &c->adam_reset));
     TDL_TRY(meta_double(st, path, "lr0", &c->lr));
     TDL_TRY(meta_i64(st, path, "batch", 1, INT32_MAX, &x)); c->batch = (int)x;
     TDL_TRY(meta_i64(st, path, "lr_step", 1, INT32_MAX, &x)); c->lr_step = (int)x;
@@ -179,7 +200,7 @@ tdl_status tdl_trainer_resume(tdl_trainer *t, tdl_predictor *p, const char *path
     t->adam.t = info->adam_t;
     t->adam.lr = info->lr;
     t->sched.epoch = info->sched_epoch;
-    t->steps = info->adam_t;
+    t->steps = info->steps;
     t->skipped = info->skipped;
     t->rng = info->rng;
     return TDL_OK;
