@@ -36,11 +36,12 @@ static const char usage3[] =
     "  --diffusion MODEL   the pre-trained diffusion model (theta0); without it one is\n"
     "                      trained, saved as OUT.ddpm.safetensors and reused\n"
     "  --preset P          cpu (default: diffusion tiny-t100 pre-trained 400\n"
-    "                      iterations, 5 inner epochs; about 10 minutes on 23V\n"
-    "                      with 2 cores) or paper (the paper UNet, 7000\n"
-    "                      iterations, the authors' counts)\n"
+    "                      iterations, 10 outer and 3 inner epochs; under 10\n"
+    "                      minutes on 23V with 2 cores) or paper (the paper\n"
+    "                      UNet pre-trained 7000 iterations, the authors' counts)\n"
     "  Constants (defaults: the spec's, the preset's where it says):\n"
-    "  --outer N (15)  --inner N (10; cpu 5)  --z0-batches N (4)  --z0-images N (64)\n"
+    "  --outer N (15; cpu 10)  --inner N (10; cpu 3)  --z0-batches N (4)\n"
+    "  --z0-images N (64)\n"
     "  --tprime N (10)  --kappa K (0.4)  --budget E (0.03)  --mu0 M (1)\n"
     "  --eta-mu E (0.01)  --diff-lr R (1e-6)  --diff-lr-step K (2)\n"
     "  --diff-lr-gamma G (0.05)  --j-batch N (64)  --pred-lr R (1e-6)\n"
@@ -67,12 +68,12 @@ typedef struct preset3 {
     const char *diffusion;   /* diffusion preset */
     int64_t diff_iters;      /* its pre-training iterations */
     int dfl_epochs;          /* DFL pre-training: epochs at lr 1e-6 (the paper's) */
-    int inner;
+    int outer, inner;        /* outer and inner epochs */
 } preset3;
 
 static const preset3 PRESETS[] = {
-    {"cpu", "tiny-t100", 400, 100, 5},
-    {"paper", "paper", 7000, 100, 10},
+    {"cpu", "tiny-t100", 400, 100, 10, 3},
+    {"paper", "paper", 7000, 100, 15, 10},
 };
 
 static double now_s(void) {
@@ -285,7 +286,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
     tdl_3dl_config_default(&cfg);
     const char *source = NULL, *init = NULL, *diff = NULL, *out = NULL, *logpath = NULL;
     const preset3 *pr = &PRESETS[0];
-    int inner_given = 0, resume = 0, json = 0, config_given = 0, c;
+    int outer_given = 0, inner_given = 0, resume = 0, json = 0, config_given = 0, c;
     long lv;
     double dv;
     const char *U = usage3;
@@ -320,7 +321,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
             config_given = 1;
             break;
         }
-        case O_OUTER: LONGOPT("--outer", 1, 1000000, cfg.outer); break;
+        case O_OUTER: LONGOPT("--outer", 1, 1000000, cfg.outer); outer_given = 1; break;
         case O_INNER: LONGOPT("--inner", 0, 1000000, cfg.inner); inner_given = 1; break;
         case O_Z0B: LONGOPT("--z0-batches", 1, 100000, cfg.z0_batches); break;
         case O_Z0I: LONGOPT("--z0-images", 1, 100000, cfg.z0_images); break;
@@ -381,6 +382,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
     if (resume && config_given)
         return tdl_cli_usage_error(U, "--resume takes the config from the checkpoint (only "
                                    "--train, --log and --json may be given)");
+    if (!outer_given) cfg.outer = pr->outer;
     if (!inner_given) cfg.inner = pr->inner;
     if (cfg.compat) cfg.schedule_once = 1;
 
