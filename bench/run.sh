@@ -199,6 +199,19 @@ mem="$(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
 blas="$(dpkg-query -W -f='${Package} ${Version}' libopenblas0-openmp 2>/dev/null || echo OpenBLAS)"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
+# 3D-Learning (issue 10): one outer epoch of the small preset with the authors'
+# counts, by phase, and the UNet passes an inner iteration needs, in one run
+# (bench/bench_3dl.c; about 10 minutes: Z0 is sampled first, 256 images x 500
+# steps). TDL_BENCH_3DL=0 skips it.
+: >"$TMP/3dl.tdl"
+if [ "${TDL_BENCH_3DL:-1}" = 1 ] && [ -x "$BIN/bench_3dl" ]; then
+    echo "bench: 3D-Learning outer epoch, small preset (tdl)" >&2
+    TDL_THREADS=2 "$BIN/bench_3dl" small 10 >"$TMP/3dl.tdl" 2>&1 ||
+        echo "bench_3dl failed (status $?)" >>"$TMP/3dl.tdl"
+else
+    echo "not measured (TDL_BENCH_3DL=0 or $BIN/bench_3dl missing)" >"$TMP/3dl.tdl"
+fi
+
 {
     echo "# Benchmarks"
     echo
@@ -328,6 +341,22 @@ commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "The twin's lines:"
     echo
     sed 's/^/    /' "$TMP/unet.torch"
+    echo
+    echo "## 3D-Learning: one outer epoch, small preset, the authors' counts (issue 10)"
+    echo
+    echo "\`TDL_THREADS=2 build/bench/bench_3dl small 10\` (bench/bench_3dl.c): Z0 of 4 x 64"
+    echo "images sampled with their last 11 states (once per run), then one outer epoch:"
+    echo "the predictor's regret on the 7,168 Z0 rows, 10 inner epochs of 4 iterations"
+    echo "(J on 64 real images and the 9 stored transitions of 64 images, forward and"
+    echo "backward each, one Adam step), S_theta (64 images, 500 reverse steps) and the"
+    echo "predictor's epoch on it (588 steps). The last lines compare an inner iteration"
+    echo "with the UNet passes it needs (10 batches of 64 images, forward + backward,"
+    echo "timed in the same run). The authors' figures (issue 10, their code on this"
+    echo "machine with one core busy, so upper bounds): regret pass 61 s, inner epoch"
+    echo "70 s (x 10), sampling S_theta 164 s, predictor epoch 16 s: about 941 s per"
+    echo "outer epoch, 11.45 GB peak."
+    echo
+    sed 's/^/    /' "$TMP/3dl.tdl"
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "bench: wrote $OUT" >&2

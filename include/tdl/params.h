@@ -69,6 +69,10 @@ size_t tdl_params_trainable(const tdl_params *p);
 
 void tdl_params_zero_grad(tdl_params *p);
 
+/* 1 when every gradient of the trainable tensors is finite (what the
+ * training loops check before an Adam step), else 0. */
+int tdl_params_grads_finite(const tdl_params *p);
+
 /* NULL-safe. */
 void tdl_params_free(tdl_params *p);
 

@@ -487,7 +487,8 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
         goto done;
     }
     int tty = isatty(2);
-    prog pg = {tty, cfg.outer, 1, now_s(), 0.0, -1.0, 0};
+    const double start = now_s();
+    prog pg = {tty, cfg.outer, 1, start, 0.0, -1.0, 0};
     if (resume) {
         if (tdl_3dl_resume(&s, ckpt, &pred, &theta, &dd) != TDL_OK) {
             rc = tdl_cli_fail(tdl_last_error(), "delete the checkpoint to start afresh");
@@ -507,6 +508,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
             goto done;
         }
     }
+    pg.t0 = now_s(); /* the ETA counts outer epochs only (Z0 is sampled once) */
     char ucfg[TDL_UNET_CONFIG_CHARS];
     tdl_unet_config_format(&theta.cfg.unet, ucfg);
     int64_t per_epoch = tdl_3dl_pred_steps_per_epoch(&s.cfg);
@@ -569,7 +571,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
         rc = tdl_cli_fail(tdl_last_error(), "adversarial diffusion model not written");
         goto done;
     }
-    double secs = now_s() - pg.t0;
+    double secs = now_s() - start;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     int64_t total_steps = s.trainer.steps + s.trainer.skipped;

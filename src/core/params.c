@@ -89,6 +89,22 @@ void tdl_params_zero_grad(tdl_params *p) {
     if (p->grad) memset(p->grad, 0, p->total * sizeof(float));
 }
 
+/* 1 when every gradient of the trainable tensors is finite. g - g is 0 for
+ * a finite g and NaN for an infinity or a NaN, and a sum with a NaN term is
+ * NaN in any order: one vector reduction instead of a test per element. */
+int tdl_params_grads_finite(const tdl_params *p) {
+    for (int i = 0; i < p->count; i++) {
+        if (!p->items[i].trainable) continue;
+        const float *g = p->grad + p->items[i].offset;
+        const size_t n = p->items[i].numel;
+        float acc = 0.0f;
+        #pragma omp simd reduction(+ : acc)
+        for (size_t k = 0; k < n; k++) acc += g[k] - g[k];
+        if (acc != 0.0f) return 0;
+    }
+    return 1;
+}
+
 void tdl_params_free(tdl_params *p) {
     if (!p) return;
     free(p->items);

@@ -119,17 +119,6 @@ void tdl_diffusion_trainer_free(tdl_diffusion_trainer *t) {
     t->x0 = NULL;
 }
 
-/* 1 when every gradient of the trainable tensors is finite. */
-static int grads_finite(const tdl_params *p) {
-    for (int i = 0; i < p->count; i++) {
-        if (!p->items[i].trainable) continue;
-        const float *g = p->grad + p->items[i].offset;
-        for (size_t k = 0; k < p->items[i].numel; k++)
-            if (!isfinite(g[k])) return 0;
-    }
-    return 1;
-}
-
 void tdl_diffusion_trainer_step(tdl_diffusion_trainer *t, const tdl_diffusion_data *d,
                                 double *loss) {
     const int B = t->cfg.batch;
@@ -139,7 +128,7 @@ void tdl_diffusion_trainer_step(tdl_diffusion_trainer *t, const tdl_diffusion_da
     double l = tdl_ddpm_loss(t->model, &t->work, t->x0, B, t->cfg.t_lo, t->cfg.t_hi, 1, &t->rng);
     t->iter++;
     if (loss) *loss = l;
-    if (!isfinite(l) || !grads_finite(p)) {
+    if (!isfinite(l) || !tdl_params_grads_finite(p)) {
         t->skipped++;
         return;
     }

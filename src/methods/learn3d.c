@@ -359,17 +359,6 @@ static double seconds_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* 1 when every trainable gradient is finite (g - g is NaN otherwise). */
-static int grads_finite(const tdl_params *p) {
-    float acc = 0.0f;
-    for (int i = 0; i < p->count; i++) {
-        if (!p->items[i].trainable) continue;
-        const float *g = p->grad + p->items[i].offset;
-        for (size_t k = 0; k < p->items[i].numel; k++) acc += g[k] - g[k];
-    }
-    return acc == 0.0f;
-}
-
 tdl_status tdl_3dl_inner_epoch(tdl_3dl *s, tdl_3dl_inner_stats *sum, int64_t *skipped,
                                tdl_3dl_progress progress, void *arg, int64_t *done,
                                int64_t total) {
@@ -397,7 +386,7 @@ tdl_status tdl_3dl_inner_epoch(tdl_3dl *s, tdl_3dl_inner_stats *sum, int64_t *sk
             Jn++;
         }
         if (r != TDL_OK && r != TDL_ERR_NUMERIC) return r;
-        if (r == TDL_ERR_NUMERIC || !grads_finite(&d->unet.params)) {
+        if (r == TDL_ERR_NUMERIC || !tdl_params_grads_finite(&d->unet.params)) {
             (*skipped)++;
         } else {
             tdl_adam_step(&s->adam, &d->unet.params);

@@ -8,12 +8,11 @@
 #include <string.h>
 
 #include "tdl/learn3d.h"
+#include "checkpoint_meta.h"
 #include "learn3d_internal.h"
 
 #define CKPT_KIND "tdl-3dl-checkpoint"
 #define WHAT "3D-Learning checkpoint"
-
-enum { N_META = 64, VAL_CHARS = 64 };
 
 typedef struct entries {
     tdl_st_entry *e;
@@ -90,80 +89,57 @@ tdl_status tdl_3dl_checkpoint_save(const tdl_3dl *s, const char *path, const cha
         return tdl_error(TDL_ERR_NOMEM, "checkpoint table");
     }
 
-    char v[N_META][VAL_CHARS];
-    const char *m[2 * N_META];
-    int n = 0;
-#define PUT(key, ...)                            \
-    do {                                         \
-        snprintf(v[n], VAL_CHARS, __VA_ARGS__);  \
-        m[2 * n] = (key);                        \
-        m[2 * n + 1] = v[n];                     \
-        n++;                                     \
-    } while (0)
+    tdl_meta_list m;
+    m.n = 0;
     const tdl_3dl_config *c = &s->cfg;
-    char unet[TDL_UNET_CONFIG_CHARS];
+    char unet[TDL_UNET_CONFIG_CHARS], rng[TDL_RNG_STATE_CHARS], prng[TDL_RNG_STATE_CHARS];
     tdl_unet_config_format(&s->theta->cfg.unet, unet);
-    PUT("kind", "%s", CKPT_KIND);
-    PUT("epoch", "%d", s->epoch);
-    PUT("mu", "%.17g", s->mu);
-    PUT("inner_iter", "%" PRId64, s->inner_iter);
-    PUT("inner_skipped", "%" PRId64, s->inner_skipped);
-    PUT("diff_adam_t", "%" PRId64, s->adam.t);
-    PUT("diff_adam_lr", "%.17g", s->adam.lr);
-    PUT("diff_sched_epoch", "%" PRId64, s->sched.epoch);
-    tdl_rng_format(&s->rng, v[n]); m[2 * n] = "rng"; m[2 * n + 1] = v[n]; n++;
-    PUT("pred_epoch", "%d", s->trainer.epoch);
-    PUT("pred_steps", "%" PRId64, s->trainer.steps);
-    PUT("pred_skipped", "%" PRId64, s->trainer.skipped);
-    PUT("pred_adam_t", "%" PRId64, s->trainer.adam.t);
-    PUT("pred_adam_lr", "%.17g", s->trainer.adam.lr);
-    PUT("pred_sched_epoch", "%" PRId64, s->trainer.sched.epoch);
-    tdl_rng_format(&s->trainer.rng, v[n]); m[2 * n] = "pred_rng"; m[2 * n + 1] = v[n]; n++;
-    PUT("outer", "%d", c->outer);
-    PUT("inner", "%d", c->inner);
-    PUT("z0_batches", "%d", c->z0_batches);
-    PUT("z0_images", "%d", c->z0_images);
-    PUT("tprime", "%d", c->tprime);
-    PUT("kappa", "%.17g", c->kappa);
-    PUT("budget", "%.17g", c->budget);
-    PUT("mu0", "%.17g", c->mu0);
-    PUT("eta_mu", "%.17g", c->eta_mu);
-    PUT("diff_lr", "%.17g", c->diff_lr);
-    PUT("diff_lr_step", "%d", c->diff_lr_step);
-    PUT("diff_lr_gamma", "%.17g", c->diff_lr_gamma);
-    PUT("schedule_once", "%d", c->schedule_once);
-    PUT("j_batch", "%d", c->j_batch);
-    PUT("pred_lr", "%.17g", c->pred_lr);
-    PUT("pred_batch", "%d", c->pred_batch);
-    PUT("pred_epochs", "%d", c->pred_epochs);
-    PUT("s_images", "%d", c->s_images);
-    PUT("objective", "%s", tdl_train_loss_name(c->objective));
-    PUT("adversary", "%d", c->adversary);
-    PUT("compat", "%d", c->compat);
-    PUT("seed", "%" PRIu64, c->seed);
-    PUT("rule", "%s", tdl_provision_rule_name(c->rule));
-    PUT("eta", "%.17g", c->pp.eta);
-    PUT("A", "%.17g", c->pp.A);
-    PUT("B", "%.17g", c->pp.B);
-    PUT("a_min", "%.17g", c->pp.a_min);
-    PUT("a_max", "%.17g", c->pp.a_max);
-    PUT("P_idle", "%.17g", c->pp.P_idle);
-    PUT("P_act", "%.17g", c->pp.P_act);
-    PUT("train_min", "%.17g", s->train_range.min);
-    PUT("train_max", "%.17g", s->train_range.max);
-#undef PUT
-    TDL_ASSERT(n <= N_META - 1, "checkpoint metadata overflow (%d)", n);
-    const char **all = malloc(sizeof *all * 2 * ((size_t)n + (size_t)n_meta + 1));
-    if (!all) {
-        entries_free(&E);
-        return tdl_error(TDL_ERR_NOMEM, "checkpoint metadata");
-    }
-    memcpy(all, m, sizeof *all * 2 * (size_t)n);
-    all[2 * n] = "unet";
-    all[2 * n + 1] = unet;
-    if (n_meta > 0) memcpy(all + 2 * (n + 1), meta, sizeof *all * 2 * (size_t)n_meta);
-    tdl_status st = tdl_safetensors_write(path, E.e, E.n, all, n + 1 + n_meta);
-    free(all);
+    tdl_rng_format(&s->rng, rng);
+    tdl_rng_format(&s->trainer.rng, prng);
+    tdl_meta_put(&m, "kind", "%s", CKPT_KIND);
+    tdl_meta_put(&m, "epoch", "%d", s->epoch);
+    tdl_meta_put(&m, "mu", "%.17g", s->mu);
+    tdl_meta_put(&m, "inner_iter", "%" PRId64, s->inner_iter);
+    tdl_meta_put(&m, "inner_skipped", "%" PRId64, s->inner_skipped);
+    tdl_meta_put(&m, "diff_adam_t", "%" PRId64, s->adam.t);
+    tdl_meta_put(&m, "diff_adam_lr", "%.17g", s->adam.lr);
+    tdl_meta_put(&m, "diff_sched_epoch", "%" PRId64, s->sched.epoch);
+    tdl_meta_put_ref(&m, "rng", rng);
+    tdl_meta_put(&m, "pred_epoch", "%d", s->trainer.epoch);
+    tdl_meta_put(&m, "pred_steps", "%" PRId64, s->trainer.steps);
+    tdl_meta_put(&m, "pred_skipped", "%" PRId64, s->trainer.skipped);
+    tdl_meta_put(&m, "pred_adam_t", "%" PRId64, s->trainer.adam.t);
+    tdl_meta_put(&m, "pred_adam_lr", "%.17g", s->trainer.adam.lr);
+    tdl_meta_put(&m, "pred_sched_epoch", "%" PRId64, s->trainer.sched.epoch);
+    tdl_meta_put_ref(&m, "pred_rng", prng);
+    tdl_meta_put(&m, "outer", "%d", c->outer);
+    tdl_meta_put(&m, "inner", "%d", c->inner);
+    tdl_meta_put(&m, "z0_batches", "%d", c->z0_batches);
+    tdl_meta_put(&m, "z0_images", "%d", c->z0_images);
+    tdl_meta_put(&m, "tprime", "%d", c->tprime);
+    tdl_meta_put(&m, "kappa", "%.17g", c->kappa);
+    tdl_meta_put(&m, "budget", "%.17g", c->budget);
+    tdl_meta_put(&m, "mu0", "%.17g", c->mu0);
+    tdl_meta_put(&m, "eta_mu", "%.17g", c->eta_mu);
+    tdl_meta_put(&m, "diff_lr", "%.17g", c->diff_lr);
+    tdl_meta_put(&m, "diff_lr_step", "%d", c->diff_lr_step);
+    tdl_meta_put(&m, "diff_lr_gamma", "%.17g", c->diff_lr_gamma);
+    tdl_meta_put(&m, "schedule_once", "%d", c->schedule_once);
+    tdl_meta_put(&m, "j_batch", "%d", c->j_batch);
+    tdl_meta_put(&m, "pred_lr", "%.17g", c->pred_lr);
+    tdl_meta_put(&m, "pred_batch", "%d", c->pred_batch);
+    tdl_meta_put(&m, "pred_epochs", "%d", c->pred_epochs);
+    tdl_meta_put(&m, "s_images", "%d", c->s_images);
+    tdl_meta_put(&m, "objective", "%s", tdl_train_loss_name(c->objective));
+    tdl_meta_put(&m, "adversary", "%d", c->adversary);
+    tdl_meta_put(&m, "compat", "%d", c->compat);
+    tdl_meta_put(&m, "seed", "%" PRIu64, c->seed);
+    tdl_meta_put_provision(&m, c->rule, &c->pp);
+    tdl_meta_put(&m, "train_min", "%.17g", s->train_range.min);
+    tdl_meta_put(&m, "train_max", "%.17g", s->train_range.max);
+    tdl_meta_put_ref(&m, "unet", unet);
+    for (int i = 0; i < n_meta; i++) tdl_meta_put_ref(&m, meta[2 * i], meta[2 * i + 1]);
+    tdl_status st = tdl_safetensors_write(path, E.e, E.n, m.kv, m.n);
     entries_free(&E);
     return st;
 }
@@ -222,16 +198,7 @@ tdl_status tdl_3dl_checkpoint_config(const tdl_safetensors *st, const char *path
     int64_t seed;
     TDL_TRY(mint(st, path, "seed", 0, INT64_MAX, &seed));
     c->seed = (uint64_t)seed;
-    TDL_TRY(mreq(st, path, "rule", &s));
-    if (tdl_provision_rule_parse(s, &c->rule) != TDL_OK)
-        return tdl_error(TDL_ERR_FORMAT, "%s: bad rule '%s'", path, s);
-    TDL_TRY(mdbl(st, path, "eta", &c->pp.eta));
-    TDL_TRY(mdbl(st, path, "A", &c->pp.A));
-    TDL_TRY(mdbl(st, path, "B", &c->pp.B));
-    TDL_TRY(mdbl(st, path, "a_min", &c->pp.a_min));
-    TDL_TRY(mdbl(st, path, "a_max", &c->pp.a_max));
-    TDL_TRY(mdbl(st, path, "P_idle", &c->pp.P_idle));
-    TDL_TRY(mdbl(st, path, "P_act", &c->pp.P_act));
+    TDL_TRY(tdl_meta_get_provision(st, path, WHAT, &c->rule, &c->pp));
     TDL_TRY(mdbl(st, path, "train_min", &train_range->min));
     TDL_TRY(mdbl(st, path, "train_max", &train_range->max));
     if (tdl_3dl_config_check(c, NULL) != TDL_OK)

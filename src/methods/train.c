@@ -137,22 +137,6 @@ int64_t tdl_train_steps_per_epoch(size_t R, int batch) {
     return batch < 1 ? 0 : (int64_t)(R / (size_t)batch) * TDL_WINDOWS_PER_ROW;
 }
 
-/* 1 when every gradient of the trainable tensors is finite. g - g is 0 for
- * a finite g and NaN for an infinity or a NaN, and a sum with a NaN term is
- * NaN in any order: one vector reduction instead of a test per element. */
-static int grads_finite(const tdl_params *p) {
-    for (int i = 0; i < p->count; i++) {
-        if (!p->items[i].trainable) continue;
-        const float *g = p->grad + p->items[i].offset;
-        const size_t n = p->items[i].numel;
-        float acc = 0.0f;
-        #pragma omp simd reduction(+ : acc)
-        for (size_t k = 0; k < n; k++) acc += g[k] - g[k];
-        if (acc != 0.0f) return 0;
-    }
-    return 1;
-}
-
 tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_stats *st) {
     const int B = t->cfg.batch;
     TDL_ASSERT(t->pred->cfg.T == TDL_WINDOW_IN, "predictor T=%d, the windows have %d inputs",
@@ -192,7 +176,7 @@ tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_
             }
             tdl_params_zero_grad(&p->params);
             tdl_predictor_backward(p, t->cache, t->dy, B);
-            if (!grads_finite(&p->params)) {
+            if (!tdl_params_grads_finite(&p->params)) {
                 skipped++;
                 continue;
             }

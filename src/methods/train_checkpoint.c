@@ -11,71 +11,46 @@
 
 #include "tdl/safetensors.h"
 #include "tdl/train.h"
+#include "checkpoint_meta.h"
 
 #define CKPT_KIND "tdl-train-checkpoint"
 
-enum { N_META = 31, VAL_CHARS = 64 };
-
 tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
                                        const char *train_source, const tdl_train_data *d) {
-    char v[N_META][VAL_CHARS];
-    const char *meta[2 * N_META];
-    int n = 0;
-#define PUT(key, ...)                                   \
-    do {                                                \
-        snprintf(v[n], VAL_CHARS, __VA_ARGS__);         \
-        meta[2 * n] = (key);                            \
-        meta[2 * n + 1] = v[n];                         \
-        n++;                                            \
-    } while (0)
+    tdl_meta_list m;
+    m.n = 0;
     const tdl_predictor_config *pc = &t->pred->cfg;
     const tdl_train_config *c = &t->cfg;
-    PUT("kind", "%s", CKPT_KIND);
-    PUT("epoch", "%d", t->epoch);
-    PUT("adam_t", "%" PRId64, t->adam.t);
-    PUT("lr", "%.17g", t->adam.lr);
-    PUT("steplr_epoch", "%" PRId64, t->sched.epoch);
-    PUT("steps", "%" PRId64, t->steps);
-    PUT("skipped", "%" PRId64, t->skipped);
-    tdl_rng_format(&t->rng, v[n]);
-    meta[2 * n] = "rng";
-    meta[2 * n + 1] = v[n];
-    n++;
-    PUT("loss", "%s", tdl_train_loss_name(c->loss));
-    PUT("epochs", "%d", c->epochs);
-    PUT("max_steps", "%" PRId64, c->max_steps);
-    PUT("adam_reset", "%" PRId64, c->adam_reset);
-    PUT("lr0", "%.17g", c->lr);
-    PUT("batch", "%d", c->batch);
-    PUT("lr_step", "%d", c->lr_step);
-    PUT("lr_gamma", "%.17g", c->lr_gamma);
-    PUT("seed", "%" PRIu64, c->seed);
-    PUT("rule", "%s", tdl_provision_rule_name(c->rule));
-    PUT("eta", "%.17g", c->pp.eta);
-    PUT("A", "%.17g", c->pp.A);
-    PUT("B", "%.17g", c->pp.B);
-    PUT("a_min", "%.17g", c->pp.a_min);
-    PUT("a_max", "%.17g", c->pp.a_max);
-    PUT("P_idle", "%.17g", c->pp.P_idle);
-    PUT("P_act", "%.17g", c->pp.P_act);
-    PUT("T", "%d", pc->T);
-    PUT("H1", "%d", pc->H1);
-    PUT("H2", "%d", pc->H2);
-    PUT("F", "%d", pc->F);
-    PUT("dropout", "%.9g", (double)pc->dropout);
-    PUT("train_min", "%.17g", d->range.min);
-#undef PUT
-    /* Two more pairs that do not fit the fixed-size values. */
-    const char *all[2 * N_META + 6];
-    memcpy(all, meta, sizeof(const char *) * 2 * (size_t)n);
-    char maxv[VAL_CHARS], rowsv[VAL_CHARS];
-    snprintf(maxv, sizeof maxv, "%.17g", d->range.max);
-    snprintf(rowsv, sizeof rowsv, "%zu", d->R);
-    all[2 * n] = "train_max"; all[2 * n + 1] = maxv;
-    all[2 * n + 2] = "train_rows"; all[2 * n + 3] = rowsv;
-    all[2 * n + 4] = "train_source"; all[2 * n + 5] = train_source ? train_source : "";
-    TDL_ASSERT(n <= N_META, "checkpoint metadata overflow (%d)", n);
-    return tdl_params_save(&t->pred->params, path, all, n + 3, 1);
+    tdl_meta_put(&m, "kind", "%s", CKPT_KIND);
+    tdl_meta_put(&m, "epoch", "%d", t->epoch);
+    tdl_meta_put(&m, "adam_t", "%" PRId64, t->adam.t);
+    tdl_meta_put(&m, "lr", "%.17g", t->adam.lr);
+    tdl_meta_put(&m, "steplr_epoch", "%" PRId64, t->sched.epoch);
+    tdl_meta_put(&m, "steps", "%" PRId64, t->steps);
+    tdl_meta_put(&m, "skipped", "%" PRId64, t->skipped);
+    char rng[TDL_RNG_STATE_CHARS];
+    tdl_rng_format(&t->rng, rng);
+    tdl_meta_put_ref(&m, "rng", rng);
+    tdl_meta_put(&m, "loss", "%s", tdl_train_loss_name(c->loss));
+    tdl_meta_put(&m, "epochs", "%d", c->epochs);
+    tdl_meta_put(&m, "max_steps", "%" PRId64, c->max_steps);
+    tdl_meta_put(&m, "adam_reset", "%" PRId64, c->adam_reset);
+    tdl_meta_put(&m, "lr0", "%.17g", c->lr);
+    tdl_meta_put(&m, "batch", "%d", c->batch);
+    tdl_meta_put(&m, "lr_step", "%d", c->lr_step);
+    tdl_meta_put(&m, "lr_gamma", "%.17g", c->lr_gamma);
+    tdl_meta_put(&m, "seed", "%" PRIu64, c->seed);
+    tdl_meta_put_provision(&m, c->rule, &c->pp);
+    tdl_meta_put(&m, "T", "%d", pc->T);
+    tdl_meta_put(&m, "H1", "%d", pc->H1);
+    tdl_meta_put(&m, "H2", "%d", pc->H2);
+    tdl_meta_put(&m, "F", "%d", pc->F);
+    tdl_meta_put(&m, "dropout", "%.9g", (double)pc->dropout);
+    tdl_meta_put(&m, "train_min", "%.17g", d->range.min);
+    tdl_meta_put(&m, "train_max", "%.17g", d->range.max);
+    tdl_meta_put(&m, "train_rows", "%zu", d->R);
+    tdl_meta_put_ref(&m, "train_source", train_source ? train_source : "");
+    return tdl_params_save(&t->pred->params, path, m.kv, m.n, 1);
 }
 
 /* Required metadata of a checkpoint (safetensors.h names the file in errors). */
@@ -145,16 +120,7 @@ static tdl_status read_info(const tdl_safetensors *st, const char *path, tdl_che
             return tdl_error(TDL_ERR_FORMAT, "%s: bad seed '%s'", path, s);
         c->seed = (uint64_t)u;
     }
-    TDL_TRY(meta_get(st, path, "rule", &s));
-    if (tdl_provision_rule_parse(s, &c->rule) != TDL_OK)
-        return tdl_error(TDL_ERR_FORMAT, "%s: bad rule '%s'", path, s);
-    TDL_TRY(meta_double(st, path, "eta", &c->pp.eta));
-    TDL_TRY(meta_double(st, path, "A", &c->pp.A));
-    TDL_TRY(meta_double(st, path, "B", &c->pp.B));
-    TDL_TRY(meta_double(st, path, "a_min", &c->pp.a_min));
-    TDL_TRY(meta_double(st, path, "a_max", &c->pp.a_max));
-    TDL_TRY(meta_double(st, path, "P_idle", &c->pp.P_idle));
-    TDL_TRY(meta_double(st, path, "P_act", &c->pp.P_act));
+    TDL_TRY(tdl_meta_get_provision(st, path, "tdl training checkpoint", &c->rule, &c->pp));
     if (tdl_train_config_check(c) != TDL_OK)
         return tdl_error_context(TDL_ERR_FORMAT, "%s: bad training config", path);
     TDL_TRY(meta_i64(st, path, "T", 1, 1 << 20, &x)); in->pcfg.T = (int)x;
