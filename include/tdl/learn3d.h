@@ -234,7 +234,8 @@ typedef struct tdl_3dl {
 
 /* Set up from a pre-trained predictor p (its training range train_range),
  * the pre-trained diffusion model theta (theta0 = its current values) and
- * the real training images; samples Z0 unless `z0` is given (resume). */
+ * the real training images, and sample Z0 (`progress` as tdl_ddpm_sample's).
+ * p and theta are trained in place; s keeps pointers to them and to real. */
 tdl_status tdl_3dl_init(tdl_3dl *s, const tdl_3dl_config *cfg, tdl_predictor *p,
                         tdl_range train_range, tdl_ddpm *theta,
                         const tdl_diffusion_data *real, tdl_ddpm_progress progress, void *arg);

@@ -130,7 +130,10 @@ static int pretrain_dfl(const char *path, const tdl_train_data *data, const pres
             rc = tdl_cli_fail(tdl_last_error(), "pre-training the DFL predictor");
             goto out;
         }
+        if (isatty(2))
+            fprintf(stderr, "\r3dl: DFL epoch %d/%d  loss %.6g ", tr.epoch, tc.epochs, es.loss);
     }
+    if (isatty(2)) fputc('\n', stderr);
     if (tdl_predictor_save(&p, path) != TDL_OK) {
         rc = tdl_cli_fail(tdl_last_error(), "DFL predictor not written");
         goto out;
@@ -225,6 +228,19 @@ static void on_progress(void *arg, const char *phase, int64_t done, int64_t tota
     bar[width] = '\0';
     fprintf(stderr, "\r[%s] epoch %d/%d %-9s %" PRId64 "/%" PRId64 "  ETA %s   ", bar, p->epoch,
             p->outer, phase, done, total, isfinite(eta) ? e : "?");
+}
+
+/* Z0's sampling (tdl_ddpm_progress): a line on a terminal. */
+static void on_sample(void *arg, int64_t done, int64_t total) {
+    prog *p = arg;
+    double now = now_s();
+    if (!p->tty || (now - p->last < 0.2 && done < total)) return;
+    p->last = now;
+    double el = now - p->t0;
+    char e[32];
+    eta_text(e, sizeof e, done > 0 ? el / (double)done * (double)(total - done) : NAN);
+    fprintf(stderr, "\r3dl: Z0 reverse steps %" PRId64 "/%" PRId64 "  ETA %s   %s", done, total,
+            done > 0 ? e : "?", done == total ? "\n" : "");
 }
 
 static json_t *num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
@@ -503,7 +519,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
     } else {
         fprintf(stderr, "3dl: sampling Z0 (%d x %d images with their last %d states) from %s\n",
                 cfg.z0_batches, cfg.z0_images, cfg.tprime + 1, diff);
-        if (tdl_3dl_init(&s, &cfg, &pred, td.range, &theta, &dd, NULL, NULL) != TDL_OK) {
+        if (tdl_3dl_init(&s, &cfg, &pred, td.range, &theta, &dd, on_sample, &pg) != TDL_OK) {
             rc = tdl_cli_fail(tdl_last_error(), "3D-Learning not started");
             goto done;
         }

@@ -166,7 +166,9 @@ static tdl_status images_to_rows(float *rows, const float *images, int N, size_t
     tdl_status st = tdl_series_normalize(&s, &r);
     if (st == TDL_OK) tdl_series_rows(rows, s.v, s.n);
     tdl_series_free(&s);
-    return st == TDL_OK ? TDL_OK : tdl_error_context(st, "normalising generated images");
+    return st == TDL_OK ? TDL_OK
+                        : tdl_error_context(st, "generated images (the diffusion model's samples "
+                                            "diverged? a NAME-t100 preset keeps them bounded)");
 }
 
 enum { ROW_CHUNK = 64 };  /* rows per predictor pass */

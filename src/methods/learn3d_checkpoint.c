@@ -235,13 +235,13 @@ tdl_status tdl_3dl_resume(tdl_3dl *s, const char *path, tdl_predictor *p, tdl_dd
     tdl_3dl_config c;
     tdl_range range;
     const char *u;
-    tdl_unet_config uc;
+    char given[TDL_UNET_CONFIG_CHARS];
+    tdl_unet_config_format(&theta->cfg.unet, given);
     tdl_status r = tdl_3dl_checkpoint_config(&st, path, &c, &range);
     if (r == TDL_OK) r = mreq(&st, path, "unet", &u);
-    if (r == TDL_OK && (tdl_unet_config_parse(&uc, u) != TDL_OK ||
-                        memcmp(&uc, &theta->cfg.unet, sizeof uc) != 0))
-        r = tdl_error(TDL_ERR_SHAPE, "%s: its diffusion network (%s) is not the one given", path,
-                      u);
+    if (r == TDL_OK && strcmp(u, given) != 0)
+        r = tdl_error(TDL_ERR_SHAPE, "%s: its diffusion network (%s) is not the one given (%s)",
+                      path, u, given);
     if (r == TDL_OK) r = tdl_3dl_setup_for_resume(s, &c, p, range, theta, real);
     if (r != TDL_OK) {
         tdl_safetensors_free(&st);
