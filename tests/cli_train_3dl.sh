@@ -77,13 +77,12 @@ cmp -s "$TMP/a.ckpt.safetensors" "$TMP/k.ckpt.safetensors"; check "resumed check
 cmp -s "$TMP/a.theta.safetensors" "$TMP/k.theta.safetensors"; check "resumed theta == uninterrupted theta (cmp)" $?
 
 # missing pieces are pre-trained beside the output and reused
-expect "pre-trains what is missing" 0 "pre-training the diffusion model" "" -- --threads 2 train --method 3dl \
-    --train synth:conversation:1:3000 --preset cpu --outer 1 --inner 1 --z0-batches 1 --z0-images 2 --tprime 3 \
-    --j-batch 2 --s-images 3 --pred-batch 16 --init "$TMP/dfl.safetensors" -o "$TMP/p.safetensors"
-[ -f "$TMP/p.ddpm.safetensors" ]; check "diffusion model kept beside the output" $?
-expect "reuses it" 0 "sampling Z0" "" -- --threads 2 train --method 3dl \
-    --train synth:conversation:1:3000 --preset cpu --outer 1 --inner 1 --z0-batches 1 --z0-images 2 --tprime 3 \
-    --j-batch 2 --s-images 3 --pred-batch 16 --init "$TMP/dfl.safetensors" -o "$TMP/p.safetensors"
+PRE="--train synth:conversation:1:3000 --preset cpu --outer 1 --inner 1 --z0-batches 1 --z0-images 2 --tprime 3 --j-batch 2 --s-images 3 --pred-batch 16 --pretrain-epochs 1 --pretrain-iters 4"
+expect "bad pretrain-iters" 2 "pretrain-iters" "" -- train --method 3dl --pretrain-iters 0 -o "$TMP/p.safetensors"
+expect "pre-trains what is missing" 0 "pre-training the diffusion model (tiny-t100, 4 iterations)" "" -- --threads 2 train --method 3dl $PRE -o "$TMP/p.safetensors"
+grep -q 'pre-training the DFL predictor (1 epochs' "$TMP/err"; check "pre-trains the DFL predictor too" $?
+[ -f "$TMP/p.ddpm.safetensors" ] && [ -f "$TMP/p.dfl.safetensors" ]; check "both kept beside the output" $?
+expect "reuses them" 0 "sampling Z0" "" -- --threads 2 train --method 3dl $PRE -o "$TMP/p.safetensors"
 ! grep -q 'pre-training' "$TMP/err"; check "no pre-training the second time" $?
 
 cli_done cli_train_3dl

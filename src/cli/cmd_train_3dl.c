@@ -35,6 +35,9 @@ static const char usage3[] =
     "                      and reused on a rerun\n"
     "  --diffusion MODEL   the pre-trained diffusion model (theta0); without it one is\n"
     "                      trained, saved as OUT.ddpm.safetensors and reused\n"
+    "  --pretrain-epochs N  DFL pre-training epochs when --init is not given (100)\n"
+    "  --pretrain-iters N  diffusion pre-training iterations when --diffusion is not\n"
+    "                      given (the preset's: cpu 400, paper 7000)\n"
     "  --preset P          cpu (default: diffusion tiny-t100 pre-trained 400\n"
     "                      iterations, 10 outer and 3 inner epochs; under 10\n"
     "                      minutes on 23V with 2 cores) or paper (the paper\n"
@@ -275,7 +278,7 @@ static json_t *epoch_json(const tdl_3dl_epoch_stats *e) {
 enum {
     O_TRAIN = 256, O_INIT, O_DIFF, O_PRESET, O_OUTER, O_INNER, O_Z0B, O_Z0I, O_TP, O_KAPPA,
     O_BUDGET, O_MU0, O_ETAMU, O_DLR, O_DLRSTEP, O_DLRG, O_JB, O_PLR, O_PB, O_PE, O_SI, O_SEED,
-    O_OBJ, O_SCHED, O_ADV, O_COMPAT, O_RESUME, O_LOG, O_JSON, O_METHOD
+    O_OBJ, O_SCHED, O_ADV, O_COMPAT, O_RESUME, O_LOG, O_JSON, O_METHOD, O_PTE, O_PTI
 };
 
 int tdl_cmd_train_3dl(int argc, char **argv) {
@@ -297,11 +300,14 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
         {"adversary", required_argument, NULL, O_ADV}, {"compat", required_argument, NULL, O_COMPAT},
         {"resume", no_argument, NULL, O_RESUME}, {"log", required_argument, NULL, O_LOG},
         {"json", no_argument, NULL, O_JSON}, {"output", required_argument, NULL, 'o'},
+        {"pretrain-epochs", required_argument, NULL, O_PTE},
+        {"pretrain-iters", required_argument, NULL, O_PTI},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     tdl_3dl_config cfg;
     tdl_3dl_config_default(&cfg);
     const char *source = NULL, *init = NULL, *diff = NULL, *out = NULL, *logpath = NULL;
     const preset3 *pr = &PRESETS[0];
+    long pre_epochs = 0, pre_iters = 0;
     int outer_given = 0, inner_given = 0, resume = 0, json = 0, config_given = 0, c;
     long lv;
     double dv;
@@ -382,6 +388,16 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
             else return tdl_cli_usage_error(U, "--compat %s: authors or none", optarg);
             config_given = 1;
             break;
+        case O_PTE:
+            if (tdl_cli_parse_long(U, "--pretrain-epochs", optarg, 1, 1000000, &pre_epochs))
+                return TDL_EXIT_USAGE;
+            config_given = 1;
+            break;
+        case O_PTI:
+            if (tdl_cli_parse_long(U, "--pretrain-iters", optarg, 1, 100000000, &pre_iters))
+                return TDL_EXIT_USAGE;
+            config_given = 1;
+            break;
         case O_RESUME: resume = 1; break;
         case O_LOG: logpath = optarg; break;
         case O_JSON: json = 1; break;
@@ -398,6 +414,10 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
     if (resume && config_given)
         return tdl_cli_usage_error(U, "--resume takes the config from the checkpoint (only "
                                    "--train, --log and --json may be given)");
+    preset3 pre = *pr; /* the preset with the pre-training counts given */
+    if (pre_epochs) pre.dfl_epochs = (int)pre_epochs;
+    if (pre_iters) pre.diff_iters = pre_iters;
+    pr = &pre;
     if (!outer_given) cfg.outer = pr->outer;
     if (!inner_given) cfg.inner = pr->inner;
     if (cfg.compat) cfg.schedule_once = 1;
