@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "../src/methods/learn3d_internal.h"
 #include "bench_common.h"
 #include "tdl/learn3d.h"
 #include "tdl/source.h"
@@ -68,8 +69,9 @@ int main(int argc, char **argv) {
     double t0 = bench_now();
     if (tdl_3dl_init(&s, &c, &pred, td.range, &theta, &dd, NULL, NULL) != TDL_OK) die("init");
     double tz = bench_now() - t0;
-    printf("  ratio chunk %d images; Z0 sampled with trajectories in %.2f s (once per run)\n",
-           tdl_3dl_work_chunk(s.work), tz);
+    printf("  ratio chunk %d images (caches of the chunk and J's batch: %.0f MB); Z0 sampled "
+           "with trajectories in %.2f s (once per run)\n",
+           tdl_3dl_work_chunk(s.work), (double)tdl_3dl_work_bytes(s.work) / 1048576.0, tz);
     tdl_3dl_epoch_stats es;
     if (tdl_3dl_epoch(&s, &es, NULL, NULL) != TDL_OK) die("epoch");
     int iters = c.inner * c.z0_batches;
