@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+#include <string.h>
 
 #include "cli.h"
 #include "tdl/source.h"
@@ -58,4 +60,28 @@ tdl_status tdl_cli_load_source(const char *source, const char *column, tdl_serie
                 "%zu)\n",
                 source, si.empty_cells, si.empty_cells == 1 ? "" : "s", si.first_empty_line);
     return TDL_OK;
+}
+
+char *tdl_cli_sibling_path(const char *model, const char *suffix) {
+    const char *suf = ".safetensors";
+    size_t n = strlen(model), k = strlen(suf);
+    size_t base = (n > k && strcmp(model + n - k, suf) == 0) ? n - k : n;
+    char *p = malloc(base + strlen(suffix) + 1);
+    if (!p) return NULL;
+    memcpy(p, model, base);
+    strcpy(p + base, suffix);
+    return p;
+}
+
+double tdl_cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void tdl_cli_format_eta(char *buf, size_t n, double s) {
+    if (!isfinite(s) || s < 0) s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
 }

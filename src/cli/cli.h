@@ -2,6 +2,8 @@
 #ifndef TDL_CLI_H
 #define TDL_CLI_H
 
+#include <stddef.h>
+
 #include "tdl/status.h"
 
 /* Exit codes: 0 success, 1 runtime failure (bad file, bad data), 2 usage. */
@@ -33,6 +35,17 @@ int tdl_cli_parse_double(const char *usage, const char *option, const char *text
  * reports a failure with its own hint. */
 struct tdl_series;
 tdl_status tdl_cli_load_source(const char *source, const char *column, struct tdl_series *out);
+
+/* MODEL.safetensors -> MODEL<suffix> (else MODEL<suffix> appended): the
+ * files a command keeps beside its output (".ckpt.safetensors", ...). NULL
+ * when out of memory; the caller frees. */
+char *tdl_cli_sibling_path(const char *model, const char *suffix);
+
+/* Monotonic seconds, for durations and rates. */
+double tdl_cli_now(void);
+
+/* "1h02m" or "3m05s" for s seconds (0 for a negative or non-finite s). */
+void tdl_cli_format_eta(char *buf, size_t n, double s);
 
 /* The subcommands: argv[0] is the command name. */
 int tdl_cmd_decide(int argc, char **argv);

@@ -43,19 +43,13 @@ static const char sample_usage[] =
     "                      after image, row after row: N * 28 rows of 28 values) in\n"
     "                      normalised units (the training series' min-max scale)\n";
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 typedef struct progress_state {
     double t0, last;
 } progress_state;
 
 static void progress(void *arg, int64_t done, int64_t total) {
     progress_state *p = arg;
-    double now = now_seconds();
+    double now = tdl_cli_now();
     if (now - p->last < 0.2 && done != total) return;
     p->last = now;
     double el = now - p->t0, eta = done > 0 ? el / (double)done * (double)(total - done) : 0;
@@ -154,14 +148,14 @@ int tdl_cmd_diffusion_sample(int argc, char **argv) {
         goto done;
     }
     int tty = isatty(2);
-    progress_state ps = {now_seconds(), -1.0};
-    double t0 = now_seconds();
+    progress_state ps = {tdl_cli_now(), -1.0};
+    double t0 = tdl_cli_now();
     if (tdl_ddpm_sample(&model, &w, (uint64_t)seed, (int)N, img, traj_path ? (int)K : 0, traj,
                         traj_t, tty ? progress : NULL, &ps) != TDL_OK) {
         rc = tdl_cli_fail(tdl_last_error(), "check the options");
         goto done;
     }
-    double secs = now_seconds() - t0;
+    double secs = tdl_cli_now() - t0;
     s.n = (size_t)N * D;
     s.v = malloc(s.n * sizeof(double));
     if (!s.v) {

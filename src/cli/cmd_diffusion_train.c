@@ -61,31 +61,6 @@ static const char dtrain_usage[] =
     "  -o MODEL            the trained model (safetensors, PyTorch state_dict names\n"
     "                      with the prefix backbone., config in the metadata)\n";
 
-/* MODEL.safetensors -> MODEL.ckpt.safetensors. Caller frees. */
-static char *checkpoint_path(const char *model) {
-    const char *suf = ".safetensors";
-    size_t n = strlen(model), k = strlen(suf);
-    size_t base = (n > k && strcmp(model + n - k, suf) == 0) ? n - k : n;
-    char *p = malloc(base + 32);
-    if (!p) return NULL;
-    memcpy(p, model, base);
-    strcpy(p + base, ".ckpt.safetensors");
-    return p;
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void format_eta(char *buf, size_t n, double s) {
-    if (!isfinite(s) || s < 0) s = 0;
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-}
-
 /* "1,2,2" -> out[0..], *count; each in [lo, hi]. 0 on success. */
 static int parse_list(const char *text, int lo, int hi, int *out, int *count) {
     int n = 0;
@@ -277,7 +252,7 @@ int tdl_cmd_diffusion_train(int argc, char **argv) {
             return tdl_cli_usage_error(dtrain_usage, "training: %s", tdl_last_error());
     }
 
-    char *ckpt = checkpoint_path(out);
+    char *ckpt = tdl_cli_sibling_path(out, ".ckpt.safetensors");
     if (!ckpt) return tdl_cli_fail("out of memory", "checkpoint path");
     tdl_ddpm model;
     memset(&model, 0, sizeof model);
@@ -351,7 +326,7 @@ int tdl_cmd_diffusion_train(int argc, char **argv) {
     if (resumed_from)
         fprintf(stderr, "diffusion train: resuming after iteration %" PRId64 " from %s\n",
                 resumed_from, ckpt);
-    double t0 = now_seconds(), last_print = -1.0;
+    double t0 = tdl_cli_now(), last_print = -1.0;
     int64_t k0 = tr.iter, report = tc.iters / 20 > 0 ? tc.iters / 20 : 1;
     double win_sum = 0.0, win_mean = NAN;
     int64_t win_n = 0;
@@ -362,10 +337,10 @@ int tdl_cmd_diffusion_train(int argc, char **argv) {
             win_sum += loss;
             win_n++;
         }
-        double now = now_seconds(), el = now - t0;
+        double now = tdl_cli_now(), el = now - t0;
         double rate = el > 0 ? (double)(tr.iter - k0) / el : 0.0;
         char eta[32];
-        format_eta(eta, sizeof eta, rate > 0 ? (double)(tc.iters - tr.iter) / rate : 0.0);
+        tdl_cli_format_eta(eta, sizeof eta, rate > 0 ? (double)(tc.iters - tr.iter) / rate : 0.0);
         int last = tr.iter == tc.iters;
         if (tr.iter % report == 0 || last) {
             win_mean = win_n ? win_sum / (double)win_n : NAN;
@@ -398,7 +373,7 @@ int tdl_cmd_diffusion_train(int argc, char **argv) {
         rc = tdl_cli_fail(tdl_last_error(), "model not written");
         goto done;
     }
-    double secs = now_seconds() - t0;
+    double secs = tdl_cli_now() - t0;
     if (json)
         printf("{\"train\": \"%s\", \"preset\": \"%s\", \"unet\": \"%s\", \"parameters\": %zu, "
                "\"beta_1\": %.9g, \"beta_T\": %.9g, \"T\": %d, \"train_rows\": %zu, "

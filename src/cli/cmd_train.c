@@ -60,32 +60,6 @@ static const char train_usage[] =
     "  --json              print a summary object on stdout at the end\n"
     "  -o MODEL            the trained weights (safetensors, PyTorch names)\n";
 
-/* MODEL.safetensors -> MODEL.ckpt.safetensors (else MODEL.ckpt.safetensors
- * appended). Caller frees. */
-static char *checkpoint_path(const char *model) {
-    const char *suf = ".safetensors";
-    size_t n = strlen(model), k = strlen(suf);
-    size_t base = (n > k && strcmp(model + n - k, suf) == 0) ? n - k : n;
-    char *p = malloc(base + 32);
-    if (!p) return NULL;
-    memcpy(p, model, base);
-    strcpy(p + base, ".ckpt.safetensors");
-    return p;
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void format_eta(char *buf, size_t n, double s) {
-    if (!isfinite(s) || s < 0) s = 0;
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-}
-
 int tdl_cmd_train(int argc, char **argv) {
     /* --method 3dl has its own options (cmd_train_3dl.c) */
     for (int i = 1; i < argc; i++) {
@@ -193,7 +167,7 @@ int tdl_cmd_train(int argc, char **argv) {
                                    "(only --epochs or --steps, --checkpoint-every and --train "
                                    "may be given)");
 
-    char *ckpt = checkpoint_path(out);
+    char *ckpt = tdl_cli_sibling_path(out, ".ckpt.safetensors");
     if (!ckpt) return tdl_cli_fail("out of memory", "checkpoint path");
     tdl_predictor pred;
     memset(&pred, 0, sizeof pred);
@@ -273,7 +247,7 @@ int tdl_cmd_train(int argc, char **argv) {
 
     int64_t per_epoch = tdl_train_steps_per_epoch(data.R, cfg.batch);
     int tty = isatty(2);
-    double t0 = now_seconds();
+    double t0 = tdl_cli_now();
     tdl_epoch_stats es = {NAN, 0, 0};
     int e0 = tr.epoch;
     int64_t a0 = tdl_trainer_attempted(&tr);
@@ -299,7 +273,7 @@ int tdl_cmd_train(int argc, char **argv) {
             rc = tdl_cli_fail(tdl_last_error(), "training stopped");
             goto done;
         }
-        double el = now_seconds() - t0;
+        double el = tdl_cli_now() - t0;
         int doneep = tr.epoch - e0;
         int64_t att = tdl_trainer_attempted(&tr);
         double rate = el > 0 ? (double)(att - a0) / el : 0.0;
@@ -308,11 +282,11 @@ int tdl_cmd_train(int argc, char **argv) {
         const char *sp = tty ? "  " : " ";
         char eta[32], prog[80];
         if (cfg.max_steps > 0) {
-            format_eta(eta, sizeof eta, rate > 0 ? (double)(cfg.max_steps - att) / rate : 0.0);
+            tdl_cli_format_eta(eta, sizeof eta, rate > 0 ? (double)(cfg.max_steps - att) / rate : 0.0);
             snprintf(prog, sizeof prog, "epoch %d%ssteps %" PRId64 "/%" PRId64, tr.epoch, sp,
                      att, cfg.max_steps);
         } else {
-            format_eta(eta, sizeof eta, el / doneep * (cfg.epochs - tr.epoch));
+            tdl_cli_format_eta(eta, sizeof eta, el / doneep * (cfg.epochs - tr.epoch));
             snprintf(prog, sizeof prog, "epoch %d/%d%ssteps %" PRId64, tr.epoch, cfg.epochs, sp,
                      tr.steps);
         }
@@ -334,7 +308,7 @@ int tdl_cmd_train(int argc, char **argv) {
         rc = tdl_cli_fail(tdl_last_error(), "model not written");
         goto done;
     }
-    double secs = now_seconds() - t0;
+    double secs = tdl_cli_now() - t0;
     if (json)
         printf("{\"method\": \"%s\", \"train\": \"%s\", \"train_rows\": %zu, \"epochs\": %d, "
                "\"resumed_from_epoch\": %d, \"steps\": %" PRId64 ", \"skipped\": %" PRId64

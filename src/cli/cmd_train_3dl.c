@@ -79,31 +79,6 @@ static const preset3 PRESETS[] = {
     {"paper", "paper", 7000, 100, 15, 10},
 };
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* OUT.safetensors -> OUT<suffix>. Caller frees. */
-static char *sibling(const char *model, const char *suffix) {
-    const char *suf = ".safetensors";
-    size_t n = strlen(model), k = strlen(suf);
-    size_t base = (n > k && strcmp(model + n - k, suf) == 0) ? n - k : n;
-    char *p = malloc(base + strlen(suffix) + 1);
-    if (!p) return NULL;
-    memcpy(p, model, base);
-    strcpy(p + base, suffix);
-    return p;
-}
-
-static void eta_text(char *buf, size_t n, double s) {
-    if (!isfinite(s) || s < 0) s = 0;
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-}
-
 /* ---- pre-training the missing pieces ---- */
 
 static int pretrain_dfl(const char *path, const tdl_train_data *data, const preset3 *pr,
@@ -126,7 +101,7 @@ static int pretrain_dfl(const char *path, const tdl_train_data *data, const pres
     }
     fprintf(stderr, "3dl: pre-training the DFL predictor (%d epochs, lr %g) -> %s\n", tc.epochs,
             tc.lr, path);
-    double t0 = now_s();
+    double t0 = tdl_cli_now();
     while (tr.epoch < tc.epochs) {
         tdl_epoch_stats es;
         if (tdl_trainer_epoch(&tr, data, &es) != TDL_OK) {
@@ -141,7 +116,7 @@ static int pretrain_dfl(const char *path, const tdl_train_data *data, const pres
         rc = tdl_cli_fail(tdl_last_error(), "DFL predictor not written");
         goto out;
     }
-    fprintf(stderr, "3dl: DFL predictor ready (%.1f s)\n", now_s() - t0);
+    fprintf(stderr, "3dl: DFL predictor ready (%.1f s)\n", tdl_cli_now() - t0);
     rc = TDL_EXIT_OK;
 out:
     tdl_trainer_free(&tr);
@@ -157,7 +132,7 @@ static int pretrain_ddpm(const char *path, const char *source, const tdl_diffusi
         return tdl_cli_fail(tdl_last_error(), "diffusion preset");
     tc.iters = pr->diff_iters;
     tc.seed = seed;
-    char *ckpt = sibling(path, ".ckpt.safetensors");
+    char *ckpt = tdl_cli_sibling_path(path, ".ckpt.safetensors");
     if (!ckpt) return tdl_cli_fail("out of memory", "checkpoint path");
     tdl_ddpm m;
     memset(&m, 0, sizeof m);
@@ -179,7 +154,7 @@ static int pretrain_ddpm(const char *path, const char *source, const tdl_diffusi
     }
     fprintf(stderr, "3dl: pre-training the diffusion model (%s, %" PRId64 " iterations) -> %s\n",
             pr->diffusion, tr.cfg.iters, path);
-    double t0 = now_s();
+    double t0 = tdl_cli_now();
     while (tr.iter < tr.cfg.iters) {
         tdl_diffusion_trainer_step(&tr, data, NULL);
         if (tr.iter % 100 == 0 || tr.iter == tr.cfg.iters) {
@@ -198,7 +173,7 @@ static int pretrain_ddpm(const char *path, const char *source, const tdl_diffusi
         goto out;
     }
     fprintf(stderr, "3dl: diffusion model ready (final loss %.5f, %.1f s)\n", tr.loss,
-            now_s() - t0);
+            tdl_cli_now() - t0);
     rc = TDL_EXIT_OK;
 out:
     tdl_diffusion_trainer_free(&tr);
@@ -217,7 +192,7 @@ typedef struct prog {
 
 static void on_progress(void *arg, const char *phase, int64_t done, int64_t total) {
     prog *p = arg;
-    double now = now_s();
+    double now = tdl_cli_now();
     if (!p->tty || now - p->last < 0.2) return;
     p->last = now;
     double frac = total > 0 ? (double)done / (double)total : 0.0;
@@ -225,7 +200,7 @@ static void on_progress(void *arg, const char *phase, int64_t done, int64_t tota
     double el = now - p->t0, eta = p->epochs_done > 0 ? p->epoch_mean * (p->outer - whole)
                                    : (whole > 0.05 ? el / whole * (p->outer - whole) : NAN);
     char e[32], bar[40];
-    eta_text(e, sizeof e, eta);
+    tdl_cli_format_eta(e, sizeof e, eta);
     int width = 30, fill = (int)(width * whole / p->outer);
     for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
     bar[width] = '\0';
@@ -236,12 +211,12 @@ static void on_progress(void *arg, const char *phase, int64_t done, int64_t tota
 /* Z0's sampling (tdl_ddpm_progress): a line on a terminal. */
 static void on_sample(void *arg, int64_t done, int64_t total) {
     prog *p = arg;
-    double now = now_s();
+    double now = tdl_cli_now();
     if (!p->tty || (now - p->last < 0.2 && done < total)) return;
     p->last = now;
     double el = now - p->t0;
     char e[32];
-    eta_text(e, sizeof e, done > 0 ? el / (double)done * (double)(total - done) : NAN);
+    tdl_cli_format_eta(e, sizeof e, done > 0 ? el / (double)done * (double)(total - done) : NAN);
     fprintf(stderr, "\r3dl: Z0 reverse steps %" PRId64 "/%" PRId64 "  ETA %s   %s", done, total,
             done > 0 ? e : "?", done == total ? "\n" : "");
 }
@@ -422,8 +397,8 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
     if (!inner_given) cfg.inner = pr->inner;
     if (cfg.compat) cfg.schedule_once = 1;
 
-    char *ckpt = sibling(out, ".ckpt.safetensors"), *dfl_path = sibling(out, ".dfl.safetensors");
-    char *ddpm_path = sibling(out, ".ddpm.safetensors"), *theta_path = sibling(out, ".theta.safetensors");
+    char *ckpt = tdl_cli_sibling_path(out, ".ckpt.safetensors"), *dfl_path = tdl_cli_sibling_path(out, ".dfl.safetensors");
+    char *ddpm_path = tdl_cli_sibling_path(out, ".ddpm.safetensors"), *theta_path = tdl_cli_sibling_path(out, ".theta.safetensors");
     tdl_series raw = {0};
     tdl_train_data td;
     tdl_diffusion_data dd;
@@ -523,7 +498,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
         goto done;
     }
     int tty = isatty(2);
-    const double start = now_s();
+    const double start = tdl_cli_now();
     prog pg = {tty, cfg.outer, 1, start, 0.0, -1.0, 0};
     if (resume) {
         if (tdl_3dl_resume(&s, ckpt, &pred, &theta, &dd) != TDL_OK) {
@@ -544,7 +519,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
             goto done;
         }
     }
-    pg.t0 = now_s(); /* the ETA counts outer epochs only (Z0 is sampled once) */
+    pg.t0 = tdl_cli_now(); /* the ETA counts outer epochs only (Z0 is sampled once) */
     char ucfg[TDL_UNET_CONFIG_CHARS];
     tdl_unet_config_format(&theta.cfg.unet, ucfg);
     int64_t per_epoch = tdl_3dl_pred_steps_per_epoch(&s.cfg);
@@ -574,14 +549,14 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
             goto done;
         }
         pg.epochs_done = s.epoch - e0;
-        pg.epoch_mean = (now_s() - pg.t0) / pg.epochs_done;
+        pg.epoch_mean = (tdl_cli_now() - pg.t0) / pg.epochs_done;
         if (tdl_3dl_checkpoint_save(&s, ckpt, meta, 3) != TDL_OK) {
             if (tty) fputc('\n', stderr);
             rc = tdl_cli_fail(tdl_last_error(), "checkpoint not written");
             goto done;
         }
         char eta[32];
-        eta_text(eta, sizeof eta, pg.epoch_mean * (s.cfg.outer - s.epoch));
+        tdl_cli_format_eta(eta, sizeof eta, pg.epoch_mean * (s.cfg.outer - s.epoch));
         fprintf(stderr, "%sepoch %d/%d mu %.5g J %.5g ratio %.4f/%.4f/%.4f clipped %.3f ppo %.4g "
                 "dist %.3g loss_z0 %.5g loss_s %.5g train %.5g %.1f s ETA %s\n",
                 tty ? "\r" : "", es.epoch, s.cfg.outer, es.mu, es.J, es.r_min, es.r_mean, es.r_max,
@@ -607,7 +582,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
         rc = tdl_cli_fail(tdl_last_error(), "adversarial diffusion model not written");
         goto done;
     }
-    double secs = now_s() - start;
+    double secs = tdl_cli_now() - start;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     int64_t total_steps = s.trainer.steps + s.trainer.skipped;
