@@ -92,15 +92,7 @@ expect "eps missing x" 1 "tdl: error: " "" -- diffusion eps --model "$TMP/m.safe
 ARGS="diffusion train --train $SRC $NET --iters 12 --batch 4 --seed 3 --checkpoint-every 2"
 "$TDL" --threads 2 $ARGS -o "$TMP/full.safetensors" >/dev/null 2>"$TMP/err"
 check "uninterrupted run" $?
-"$TDL" --threads 2 $ARGS -o "$TMP/k.safetensors" >/dev/null 2>"$TMP/err.kill" &
-pid=$!
-n=0
-while [ ! -f "$TMP/k.ckpt.safetensors" ] && [ $n -lt 6000 ]; do sleep 0.01; n=$((n + 1)); done
-kill -9 $pid 2>/dev/null
-wait $pid 2>/dev/null
-status=$?
-[ "$status" -eq 137 ]; check "killed by SIGKILL (status $status)" $?
-[ ! -f "$TMP/k.safetensors" ]; check "the killed run wrote no model" $?
+kill_after_checkpoint run "$TMP/k.safetensors" $ARGS
 iter=$("$TDL" inspect "$TMP/k.ckpt.safetensors" | sed -n 's/^meta iter = //p')
 echo "     killed after the checkpoint of iteration $iter"
 [ -n "$iter" ] && [ "$iter" -lt 12 ]; check "killed before the end (checkpoint iteration $iter < 12)" $?

@@ -40,3 +40,21 @@ cli_done() {
     echo "$1: $pass passed, $fail failed"
     [ "$fail" -eq 0 ]
 }
+
+# kill_after_checkpoint LABEL OUT ARGS...: run "$TDL" --threads 2 ARGS -o OUT
+# in the background, SIGKILL it as soon as OUT's checkpoint
+# (OUT.ckpt.safetensors) exists, and check that it died by the signal and
+# wrote no model (the crash half of the resume tests).
+kill_after_checkpoint() {
+    label="$1"; out="$2"; shift 2
+    ckpt="${out%.safetensors}.ckpt.safetensors"
+    "$TDL" --threads 2 "$@" -o "$out" >/dev/null 2>"$TMP/err.kill" &
+    pid=$!
+    n=0
+    while [ ! -f "$ckpt" ] && [ $n -lt 6000 ]; do sleep 0.01; n=$((n + 1)); done
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    st=$?
+    [ "$st" -eq 137 ]; check "$label killed by SIGKILL (status $st)" $?
+    [ ! -f "$out" ]; check "the killed $label wrote no model" $?
+}

@@ -62,15 +62,7 @@ ARGS="train --method dfl --train synth:conversation:1:10000 --epochs 4 --lr 1e-4
 "$TDL" --threads 2 $ARGS -o "$TMP/full.safetensors" >/dev/null 2>"$TMP/err"
 check "uninterrupted run" $?
 
-"$TDL" --threads 2 $ARGS -o "$TMP/k.safetensors" >/dev/null 2>"$TMP/err.kill" &
-pid=$!
-n=0
-while [ ! -f "$TMP/k.ckpt.safetensors" ] && [ $n -lt 6000 ]; do sleep 0.01; n=$((n + 1)); done
-kill -9 $pid 2>/dev/null
-wait $pid 2>/dev/null
-status=$?
-[ "$status" -eq 137 ]; check "killed by SIGKILL (status $status)" $?
-[ ! -f "$TMP/k.safetensors" ]; check "the killed run wrote no model" $?
+kill_after_checkpoint run "$TMP/k.safetensors" $ARGS
 epoch=$("$TDL" inspect "$TMP/k.ckpt.safetensors" | sed -n 's/^meta epoch = //p')
 echo "     killed after the checkpoint of epoch $epoch"
 [ -n "$epoch" ] && [ "$epoch" -lt 4 ]; check "killed before the end (checkpoint epoch $epoch < 4)" $?
@@ -90,15 +82,7 @@ check "resumed checkpoint == uninterrupted checkpoint (cmp)" $?
 ARGS="train --method dfl --train synth:conversation:1:10000 --steps 230 --adam-reset 40 --lr 1e-4 --lr-step 1 --lr-gamma 0.5 --seed 3 --checkpoint-every 1"
 "$TDL" --threads 2 $ARGS -o "$TMP/sfull.safetensors" >/dev/null 2>"$TMP/err"
 check "uninterrupted --steps --adam-reset run" $?
-"$TDL" --threads 2 $ARGS -o "$TMP/sk.safetensors" >/dev/null 2>"$TMP/err.kill" &
-pid=$!
-n=0
-while [ ! -f "$TMP/sk.ckpt.safetensors" ] && [ $n -lt 6000 ]; do sleep 0.01; n=$((n + 1)); done
-kill -9 $pid 2>/dev/null
-wait $pid 2>/dev/null
-status=$?
-[ "$status" -eq 137 ]; check "--steps run killed by SIGKILL (status $status)" $?
-[ ! -f "$TMP/sk.safetensors" ]; check "the killed --steps run wrote no model" $?
+kill_after_checkpoint "--steps run" "$TMP/sk.safetensors" $ARGS
 epoch=$("$TDL" inspect "$TMP/sk.ckpt.safetensors" | sed -n 's/^meta epoch = //p')
 echo "     killed after the checkpoint of epoch $epoch"
 [ -n "$epoch" ] && [ "$epoch" -lt 4 ]; check "killed before the end (checkpoint epoch $epoch < 4)" $?

@@ -59,15 +59,7 @@ expect "compat authors" 0 "compat authors" "" -- --threads 2 $ARGS --outer 1 --c
 expect "objective mse" 0 "mse on" "" -- --threads 2 $ARGS --outer 1 --objective mse -o "$TMP/mse.safetensors"
 
 # crash test: SIGKILL after the first checkpoint, then --resume
-"$TDL" --threads 2 $ARGS -o "$TMP/k.safetensors" >/dev/null 2>"$TMP/err.kill" &
-pid=$!
-i=0
-while [ ! -f "$TMP/k.ckpt.safetensors" ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i + 1)); done
-kill -9 $pid 2>/dev/null
-wait $pid 2>/dev/null
-status=$?
-[ "$status" -eq 137 ]; check "killed by SIGKILL (status $status)" $?
-[ ! -f "$TMP/k.safetensors" ]; check "the killed run wrote no model" $?
+kill_after_checkpoint run "$TMP/k.safetensors" $ARGS
 epoch=$("$TDL" inspect "$TMP/k.ckpt.safetensors" 2>/dev/null | sed -n 's/.*meta epoch = //p')
 echo "     killed after the checkpoint of outer epoch $epoch"
 [ -n "$epoch" ] && [ "$epoch" -lt 3 ]; check "killed before the end (epoch $epoch < 3)" $?
