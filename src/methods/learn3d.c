@@ -266,7 +266,8 @@ static tdl_status setup(tdl_3dl *s, const tdl_3dl_config *cfg, tdl_predictor *p,
     s->jeps = malloc((size_t)cfg->j_batch * D * sizeof *s->jeps);
     s->s_images = malloc((size_t)cfg->s_images * D * sizeof *s->s_images);
     s->Ls = malloc((size_t)cfg->s_images * TDL_IMAGE_SIDE * sizeof *s->Ls);
-    s->L = malloc((size_t)cfg->z0_batches * (size_t)cfg->z0_images * TDL_IMAGE_SIDE * sizeof *s->L);
+    /* zero until the first regret pass (tdl_3dl_epoch starts with one) */
+    s->L = calloc((size_t)cfg->z0_batches * (size_t)cfg->z0_images * TDL_IMAGE_SIDE, sizeof *s->L);
     s->sdata.rows = malloc((size_t)cfg->s_images * D * sizeof(float));
     if (!s->theta0 || !s->x0 || !s->jt || !s->jeps || !s->s_images || !s->Ls || !s->L ||
         !s->sdata.rows) {
@@ -295,6 +296,11 @@ static tdl_status setup(tdl_3dl *s, const tdl_3dl_config *cfg, tdl_predictor *p,
         tdl_3dl_free(s);
         return st;
     }
+    /* theta's optimiser is fresh (a model loaded from a pre-training
+     * checkpoint carries that run's moments) */
+    tdl_params *T = &theta->unet.params;
+    memset(T->m, 0, T->total * sizeof *T->m);
+    memset(T->v, 0, T->total * sizeof *T->v);
     tdl_adam_init(&s->adam, cfg->diff_lr);
     tdl_steplr_init(&s->sched, cfg->diff_lr_step, cfg->diff_lr_gamma);
     tdl_rng_init(&s->rng, cfg->seed, 3);
