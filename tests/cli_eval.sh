@@ -66,7 +66,7 @@ cmp -s "$TMP/drop5" "$TMP/drop5b"; check "dropout: same seed twice, same numbers
 "$TDL" eval --model "$M" --train $TR --test $TR --json --dropout-eval --seed 6 >"$TMP/drop6"
 r5=$(sed 's/.*"average": {\([^}]*\)}.*/\1/' "$TMP/drop5"); r6=$(sed 's/.*"average": {\([^}]*\)}.*/\1/' "$TMP/drop6")
 [ -n "$r5" ] && [ "$r5" != "$r6" ]; check "dropout: seeds 5 and 6 differ" $?
-expect "inference json" 0 "" '"mode": "inference", "sets"' -- eval --model "$M" --train $TR --test $TR --json
+expect "inference json" 0 "" '"mode": "inference", "corrupt": null, "sets"' -- eval --model "$M" --train $TR --test $TR --json
 ri=$(sed 's/.*"average": {\([^}]*\)}.*/\1/' "$TMP/out")
 [ -n "$ri" ] && [ "$ri" != "$r5" ]; check "dropout differs from inference" $?
 cmp -s "$TMP/out" "$TMP/out1"; check "inference json identical to the earlier inference run" $?

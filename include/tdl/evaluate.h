@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tdl/noise.h"
 #include "tdl/predictor.h"
 #include "tdl/provision.h"
 #include "tdl/series.h"
@@ -48,6 +49,17 @@ tdl_status tdl_eval_protocol_parse(const char *name, tdl_eval_protocol *p);
  * allocated (free()); fails when there is no full row of 28. */
 tdl_status tdl_eval_rows(float **rows, size_t *R, const tdl_series *raw, int is_train,
                          tdl_range train_range, tdl_eval_protocol protocol);
+
+/* tdl_eval_rows with the test values corrupted (noise.h, Fig. 2): after the
+ * normalisation above, the values that make the rows (the R * 28 values of
+ * the test split when is_train, else the first R * 28 used values) go
+ * through tdl_series_corrupt(c, seed) before they become rows. c NULL: no
+ * corruption, exactly tdl_eval_rows. Under the physical protocol the
+ * Gaussian corruption clips to [0, 1] like the generator, so values outside
+ * the training range end at its edge. */
+tdl_status tdl_eval_rows_corrupt(float **rows, size_t *R, const tdl_series *raw, int is_train,
+                                 tdl_range train_range, tdl_eval_protocol protocol,
+                                 const tdl_corrupt_spec *c, uint64_t seed);
 
 typedef struct tdl_eval_result {
     size_t rows;            /* test rows */

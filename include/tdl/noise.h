@@ -11,6 +11,7 @@
 #define TDL_NOISE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tdl/rng.h"
 #include "tdl/status.h"
@@ -54,6 +55,53 @@ tdl_status tdl_perlin_1d(double *noise, size_t n, const tdl_perlin_params *p, td
  * tdl_perlin_1d; not clipped (spec section 6 clips only the Gaussian
  * noise). A constant x is left unchanged. Allocates n doubles of scratch. */
 tdl_status tdl_noise_perlin(double *x, size_t n, const tdl_perlin_params *p, tdl_rng *r);
+
+
+/* ---- corrupted test series (spec section 7, Fig. 2) ----
+ * A corruption of a series in normalised units, named "KIND:LEVEL":
+ *   cutout:P   each value set to 0 with probability P in [0, 1]
+ *              (tdl_noise_cutout; Fig. 2: cutout:0.005)
+ *   perlin:A   tdl_noise_perlin with amplitude A >= 0, the spec's 8 octaves
+ *              (tdl_perlin_defaults otherwise): peak change A times the
+ *              range (max - min) of the values corrupted; not clipped
+ *              (Fig. 2: perlin:0.05, "5% of the range")
+ *   gauss:S    tdl_noise_gaussian with sigma S >= 0 in normalised units,
+ *              results clipped to [0, 1] (Fig. 2's "sigma 10% of the range"
+ *              is gauss:0.1, the range being 1 in normalised units)
+ * Level 0 leaves the series unchanged for every kind. */
+typedef enum tdl_corrupt_kind {
+    TDL_CORRUPT_CUTOUT = 0,
+    TDL_CORRUPT_PERLIN,
+    TDL_CORRUPT_GAUSS
+} tdl_corrupt_kind;
+
+/* "cutout", "perlin", "gauss". */
+const char *tdl_corrupt_kind_name(tdl_corrupt_kind k);
+/* TDL_ERR_INVALID naming the kinds on an unknown name. */
+tdl_status tdl_corrupt_kind_parse(const char *name, tdl_corrupt_kind *k);
+
+typedef struct tdl_corrupt_spec {
+    tdl_corrupt_kind kind;
+    double level; /* cutout: probability; perlin: amplitude; gauss: sigma */
+} tdl_corrupt_spec;
+
+/* TDL_ERR_INVALID when the level is out of range for the kind (cutout
+ * [0, 1], perlin and gauss >= 0 and finite). */
+tdl_status tdl_corrupt_check(const tdl_corrupt_spec *c);
+
+/* Parse "KIND:LEVEL" (e.g. "cutout:0.005") and check it as above. */
+tdl_status tdl_corrupt_parse(const char *text, tdl_corrupt_spec *c);
+
+/* The stream the corruption draws from: tdl_rng_init(seed, this), from
+ * position 0, in the generator's order (cutout: two words per value;
+ * gauss: four words per value; perlin: the layout of tdl_perlin_1d). */
+enum { TDL_CORRUPT_STREAM = 0 };
+
+/* Corrupt x (n, normalised units) in place as c says; the draws are a pure
+ * function of seed (stream TDL_CORRUPT_STREAM). TDL_ERR_INVALID on a bad
+ * spec, TDL_ERR_NOMEM (perlin scratch). */
+tdl_status tdl_series_corrupt(double *x_normalised, size_t n, const tdl_corrupt_spec *c,
+                              uint64_t seed);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /* cmd_data.c: `tdl data SUBCOMMAND`: workload series and request logs.
- * Subcommands: slots (cmd_data_slots.c), info (cmd_data_info.c). */
+ * Subcommands: slots (cmd_data_slots.c), info (cmd_data_info.c), corrupt
+ * (cmd_data_corrupt.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@ static const char data_usage[] =
     "usage: tdl data SUBCOMMAND [ARGS...]\n"
     "  info    values, rows, range, mean, std, period, W1 to a training series\n"
     "  slots   sum a raw request log's tokens into fixed time slots\n"
+    "  corrupt a series with Cutout, Perlin or Gaussian noise (Fig. 2's test sets)\n"
     "`tdl data SUBCOMMAND --help` for each.\n";
 
 typedef struct {
@@ -19,6 +21,7 @@ typedef struct {
 static const data_command data_commands[] = {
     {"info", tdl_cmd_data_info},
     {"slots", tdl_cmd_data_slots},
+    {"corrupt", tdl_cmd_data_corrupt},
 };
 
 int tdl_cmd_data(int argc, char **argv) {

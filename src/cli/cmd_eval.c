@@ -14,7 +14,7 @@
 static const char eval_usage[] =
     "usage: tdl eval --model MODEL [--train SOURCE] --test SOURCE [--test SOURCE...]\n"
     "                [--protocol authors|physical] [--rule exact|authors] [--json]\n"
-    "                [--dropout-eval [--seed S]]\n"
+    "                [--dropout-eval [--seed S]] [--corrupt KIND:LEVEL [--corrupt-seed S]]\n"
     "  Per test set: rows, MSE (normalised units), and the normalised regret,\n"
     "  pooled over all instances and in the authors' per-(batch, step) form\n"
     "  (batches of 64 rows, the last incomplete one dropped); then the average\n"
@@ -36,7 +36,17 @@ static const char eval_usage[] =
     "                    regrets carry dropout noise. Kept only to explain gaps\n"
     "                    to Table I; not a result of its own\n"
     "  --seed S          dropout masks of --dropout-eval, 0..2^63-1 (default 1);\n"
-    "                    the same seed and thread count give the same numbers\n";
+    "                    the same seed and thread count give the same numbers\n"
+    "  --corrupt K:L     corrupt every test series (and the training source's 30%\n"
+    "                    split) in normalised units after its normalisation under\n"
+    "                    the protocol, before evaluation (Fig. 2): cutout:P (values\n"
+    "                    set to 0 with probability P in [0, 1]), perlin:A (8-octave\n"
+    "                    Perlin noise, peak A times the values' range), gauss:S\n"
+    "                    (Gaussian noise of sigma S, clipped to [0, 1]). Fig. 2's\n"
+    "                    levels: cutout:0.005, perlin:0.05, gauss:0.1\n"
+    "  --corrupt-seed S  the corruption's draws, 0..2^63-1 (default 1); every test\n"
+    "                    set draws from the start of the same stream, as\n"
+    "                    `tdl data corrupt --seed S` does\n";
 
 /* 1 when two sources name the same series (same text, or the same file). */
 static int same_source(const char *a, const char *b) {
@@ -58,18 +68,30 @@ static void json_string(const char *s) {
     putchar('"');
 }
 
+/* The shortest %g form of v that reads back as v (0.005, not 0.0050...01). */
+static const char *shortest(char *buf, size_t n, double v) {
+    for (int d = 1; d <= 17; d++) {
+        snprintf(buf, n, "%.*g", d, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
 int tdl_cmd_eval(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},    {"train", required_argument, NULL, 'T'},
         {"test", required_argument, NULL, 't'},     {"protocol", required_argument, NULL, 'p'},
         {"rule", required_argument, NULL, 'r'},     {"json", no_argument, NULL, 'j'},
         {"dropout-eval", no_argument, NULL, 'd'},   {"seed", required_argument, NULL, 's'},
+        {"corrupt", required_argument, NULL, 'c'},  {"corrupt-seed", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     const char *model = NULL, *train = NULL;
     tdl_eval_protocol protocol = TDL_PROTOCOL_AUTHORS;
     tdl_provision_rule rule = TDL_PROVISION_EXACT;
     int json = 0, c, ntest = 0, seed_given = 0;
-    long seed = 1;
+    long seed = 1, corrupt_seed = 1;
+    int corrupt = 0, corrupt_seed_given = 0;
+    tdl_corrupt_spec cspec = {TDL_CORRUPT_CUTOUT, 0.0};
     tdl_eval_options eopt = {0, 0};
     const char **tests = calloc((size_t)argc + 1, sizeof *tests);
     if (!tests) return tdl_cli_fail("out of memory", "argument list");
@@ -103,6 +125,19 @@ int tdl_cmd_eval(int argc, char **argv) {
             if (tdl_cli_parse_long(eval_usage, "--seed", optarg, 0, LONG_MAX, &seed)) goto out;
             seed_given = 1;
             break;
+        case 'c':
+            if (tdl_corrupt_parse(optarg, &cspec) != TDL_OK) {
+                tdl_cli_usage_error(eval_usage, "--corrupt: %s", tdl_last_error());
+                goto out;
+            }
+            corrupt = 1;
+            break;
+        case 'C':
+            if (tdl_cli_parse_long(eval_usage, "--corrupt-seed", optarg, 0, LONG_MAX,
+                                   &corrupt_seed))
+                goto out;
+            corrupt_seed_given = 1;
+            break;
         case 'h': fputs(eval_usage, stdout); rc = TDL_EXIT_OK; goto out;
         case ':':
             tdl_cli_usage_error(eval_usage, "%s needs a value", argv[optind - 1]);
@@ -120,6 +155,10 @@ int tdl_cmd_eval(int argc, char **argv) {
     if (ntest == 0) { tdl_cli_usage_error(eval_usage, "--test is required"); goto out; }
     if (seed_given && !eopt.dropout) {
         tdl_cli_usage_error(eval_usage, "--seed needs --dropout-eval (inference mode draws nothing)");
+        goto out;
+    }
+    if (corrupt_seed_given && !corrupt) {
+        tdl_cli_usage_error(eval_usage, "--corrupt-seed needs --corrupt");
         goto out;
     }
     eopt.seed = (uint64_t)seed;
@@ -152,7 +191,9 @@ int tdl_cmd_eval(int argc, char **argv) {
         size_t R = 0;
         int is_train = same_source(tests[i], train);
         tdl_status s = tdl_cli_load_source(tests[i], NULL, &raw);
-        if (s == TDL_OK) s = tdl_eval_rows(&rows, &R, &raw, is_train, range, protocol);
+        if (s == TDL_OK)
+            s = tdl_eval_rows_corrupt(&rows, &R, &raw, is_train, range, protocol,
+                                      corrupt ? &cspec : NULL, (uint64_t)corrupt_seed);
         if (s == TDL_OK) s = tdl_evaluate_opts(&pred, rows, R, range, &pp, rule, 64, &eopt, &res[i]);
         free(rows);
         tdl_series_free(&raw);
@@ -170,6 +211,7 @@ int tdl_cmd_eval(int argc, char **argv) {
             if (i == 0 || v[k] > mx[k]) mx[k] = v[k];
         }
     }
+    char lvl[32];
     if (json) {
         printf("{\"model\": ");
         json_string(model);
@@ -182,6 +224,12 @@ int tdl_cmd_eval(int argc, char **argv) {
         if (eopt.dropout)
             printf("\"dropout\": %g, \"seed\": %" PRIu64 ", ", (double)pred.cfg.dropout,
                    eopt.seed);
+        if (corrupt)
+            printf("\"corrupt\": {\"kind\": \"%s\", \"level\": %s, \"seed\": %ld}, ",
+                   tdl_corrupt_kind_name(cspec.kind), shortest(lvl, sizeof lvl, cspec.level),
+                   corrupt_seed);
+        else
+            printf("\"corrupt\": null, ");
         printf("\"sets\": [");
         for (int i = 0; i < ntest; i++) {
             printf("%s{\"test\": ", i ? ", " : "");
@@ -206,7 +254,11 @@ int tdl_cmd_eval(int argc, char **argv) {
         else
             printf("inference mode");
         printf("; regret normalised (pooled, and the\n"
-               "authors' mean over (batch of 64, step) groups)\n\n");
+               "authors' mean over (batch of 64, step) groups)\n");
+        if (corrupt)
+            printf("test sets CORRUPTED: %s:%g (seed %ld), in normalised units\n",
+                   tdl_corrupt_kind_name(cspec.kind), cspec.level, corrupt_seed);
+        printf("\n");
         int w = 16;
         for (int i = 0; i < ntest; i++) {
             int n = (int)strlen(tests[i]) + (same_source(tests[i], train) ? 12 : 0);

@@ -20,6 +20,12 @@ tdl_status tdl_eval_protocol_parse(const char *name, tdl_eval_protocol *p) {
 
 tdl_status tdl_eval_rows(float **rows, size_t *R, const tdl_series *raw, int is_train,
                          tdl_range train_range, tdl_eval_protocol protocol) {
+    return tdl_eval_rows_corrupt(rows, R, raw, is_train, train_range, protocol, NULL, 0);
+}
+
+tdl_status tdl_eval_rows_corrupt(float **rows, size_t *R, const tdl_series *raw, int is_train,
+                                 tdl_range train_range, tdl_eval_protocol protocol,
+                                 const tdl_corrupt_spec *c, uint64_t seed) {
     *rows = NULL;
     *R = 0;
     size_t n = is_train ? raw->n : tdl_series_test_count(raw->n);
@@ -44,6 +50,13 @@ tdl_status tdl_eval_rows(float **rows, size_t *R, const tdl_series *raw, int is_
     if (s != TDL_OK) {
         tdl_series_free(&z);
         return tdl_error_context(s, "normalising the test series");
+    }
+    if (c) { /* the values that make the rows, in normalised units */
+        s = tdl_series_corrupt(z.v + first * TDL_ROW_LEN, count * TDL_ROW_LEN, c, seed);
+        if (s != TDL_OK) {
+            tdl_series_free(&z);
+            return tdl_error_context(s, "corrupting the test series");
+        }
     }
     float *out = malloc(count * TDL_ROW_LEN * sizeof *out);
     if (!out) {
