@@ -392,7 +392,8 @@ static void input_gradient_torch(void) {
             int zero = 1;
             for (int i = 0; i < BF; i++)
                 for (int j = 0; j < p.cfg.T; j++)
-                    if (y[i] <= 0.0f) zero &= dx[i * p.cfg.T + j] == 0.0f && want[i * p.cfg.T + j] == 0.0f;
+                    if (y[i] <= 0.0f)
+                        zero &= dx[i * p.cfg.T + j] == 0.0f && want[i * p.cfg.T + j] == 0.0f;
             TDL_CHECK(zero, "DFL dx is exactly 0 on the rows relu clips");
             double mx = 0.0;
             for (size_t i = 0; i < n; i++) mx = fmax(mx, fabs((double)dx[i]));

@@ -81,7 +81,8 @@ static void direction_closed_form(void) {
     printf("ok   <g, d> %.9g >= best random %.9g\n", lin, best);
     /* zero gradient: d = 0; aliasing d = g */
     memset(u, 0, n * sizeof(float));
-    TDL_CHECK(tdl_wdro_direction(d, u, n, eps) == 0.0 && norm2(d, NULL, n) == 0.0, "g = 0 gives d = 0");
+    TDL_CHECK(tdl_wdro_direction(d, u, n, eps) == 0.0 && norm2(d, NULL, n) == 0.0,
+              "g = 0 gives d = 0");
     memcpy(u, g, n * sizeof(float));
     tdl_wdro_direction(u, u, n, eps);
     tdl_test_allclose("direction in place (d aliases g)", u, want, n, 0.0, 1e-7);

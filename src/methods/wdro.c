@@ -40,7 +40,8 @@ void tdl_wdro_config_authors(tdl_wdro_config *c, double scale, double offset) {
 tdl_status tdl_wdro_work_init(tdl_wdro_work **out, const tdl_predictor_config *cfg, int B) {
     TDL_ASSERT(out && cfg, "wdro_work_init: NULL argument");
     *out = NULL;
-    if (B < 1 || cfg->T < 1) return tdl_error(TDL_ERR_INVALID, "W-DRO buffers for %d rows of %d steps", B, cfg->T);
+    if (B < 1 || cfg->T < 1)
+        return tdl_error(TDL_ERR_INVALID, "W-DRO buffers for %d rows of %d steps", B, cfg->T);
     tdl_wdro_work *w = calloc(1, sizeof *w);
     const size_t n = (size_t)B * cfg->T;
     float *mem = calloc(2 * n + 2 * (size_t)B, sizeof(float));
