@@ -25,5 +25,6 @@
 #include "tdl/synth.h"
 #include "tdl/threads.h"
 #include "tdl/train.h"
+#include "tdl/wdro.h"
 
 #endif

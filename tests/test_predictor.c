@@ -7,9 +7,12 @@
  * tdl_predictor_load is the PyTorch -> tdl import. On its batch of B = 8
  * (eval mode) we compare outputs, the DFL loss (both rules) and its gradient
  * for every parameter, the MSE loss and gradient, and 5 Adam steps (lr 1e-3,
- * DFL, exact rule). Then: finite differences of the whole predictor in eval
- * and in training mode (fixed masks), dropout determinism, initialisation
- * statistics, save -> load round trip, and load errors.
+ * DFL, exact rule). The input gradient dLoss/dx against PyTorch's x.grad
+ * (tools/fixturegen/predictor_input.py) and against central differences of
+ * every input (eval and training mode). Then: finite differences of the
+ * whole predictor in eval and in training mode (fixed masks), dropout
+ * determinism, initialisation statistics, save -> load round trip, and load
+ * errors.
  *
  * Tolerances. Outputs: rtol 1e-5 plus atol 1e-7. The outputs of a freshly
  * initialised predictor are small (here |y| <= 0.031) sums of 32 fc2 terms
@@ -247,6 +250,163 @@ static void finite_differences(int train) {
     tdl_predictor_free(&p);
 }
 
+/* ------------------------------------------------ input gradient */
+/* dLoss/dx of the whole predictor (tdl_predictor_backward_input) against
+ * central differences of every input element, for sum(y * R) and for the DFL
+ * loss (exact rule), in eval and in training mode (every pass starts from the
+ * same rng state: the same dropout masks). The predictor is seed 11's with
+ * fc2.bias raised by 0.3 so that every output is positive (relu passes, the
+ * DFL gradient is non-zero on every row), and the targets (0.9 .. 1) lie far
+ * above the decisions, away from the loss's kinks. h = 1e-2 (1e-3 and 3e-3
+ * fail on float32 noise: y ~ 0.3 carries ~1.5e-8 of rounding, i.e. ~1e-6 on a
+ * difference quotient, against gradients down to 1e-4); tolerance rtol 2e-3
+ * plus atol 1% of the largest |dx| element of the case (the noise floor for
+ * the smallest elements, ~1e-4 relative to the largest ones; measured worst
+ * printed). */
+typedef struct {
+    tdl_predictor *p;
+    tdl_predictor_cache *c;
+    float *x;
+    const float *r, *t;
+    int train, dfl;
+    tdl_rng rng0;
+    tdl_provision_params pp;
+} in_ctx;
+
+static double in_loss(void *vctx) {
+    in_ctx *f = vctx;
+    float y[BG], dy[BG];
+    tdl_rng r = f->rng0;
+    tdl_predictor_forward(f->p, f->c, f->x, y, BG, f->train, &r);
+    if (f->dfl)
+        return tdl_predictor_dfl_loss(&f->pp, TDL_PROVISION_EXACT, 1e5, 374.0, y, f->t, dy, BG);
+    return tdl_test_dot(y, f->r, BG);
+}
+
+static void input_gradient_fd(int train) {
+    tdl_predictor p;
+    tdl_predictor_config cfg;
+    tdl_predictor_config_default(&cfg);
+    TDL_CHECK(tdl_predictor_init(&p, &cfg, 11) == TDL_OK, "init");
+    tdl_params_data(&p.params, "fc2.bias")[0] += 0.3f;
+    tdl_predictor_cache *c;
+    TDL_CHECK(tdl_predictor_cache_init(&c, &cfg, BG) == TDL_OK, "cache");
+    const size_t n = (size_t)BG * cfg.T;
+    float *x = tdl_test_uniform(n, 0.0f, 1.0f, 21);
+    float *r = tdl_test_uniform(BG, 0.5f, 1.5f, 22);
+    float *t = tdl_test_uniform(BG, 0.9f, 1.0f, 23);
+    float *dx = tdl_test_floats(n), *dx2 = tdl_test_floats(n);
+    in_ctx f;
+    memset(&f, 0, sizeof f);
+    f.p = &p; f.c = c; f.x = x; f.r = r; f.t = t; f.train = train;
+    tdl_provision_defaults(&f.pp);
+    tdl_rng_init(&f.rng0, 99, 4);
+    for (int dfl = 0; dfl < 2; dfl++) {
+        f.dfl = dfl;
+        float y[BG], dy[BG];
+        tdl_rng rr = f.rng0;
+        tdl_predictor_forward(&p, c, x, y, BG, train, &rr);
+        int pos = 0;
+        for (int i = 0; i < BG; i++) pos += y[i] > 0.0f;
+        TDL_CHECK(pos == BG, "%d of %d outputs positive", pos, BG);
+        if (dfl) tdl_predictor_dfl_loss(&f.pp, TDL_PROVISION_EXACT, 1e5, 374.0, y, t, dy, BG);
+        else memcpy(dy, r, sizeof dy);
+        int nz = 0;
+        for (int i = 0; i < BG; i++) nz += dy[i] != 0.0f;
+        TDL_CHECK(nz == BG, "dy non-zero on %d of %d rows", nz, BG);
+        tdl_params_zero_grad(&p.params);
+        for (size_t i = 0; i < n; i++) dx[i] = 12345.0f; /* written, not added */
+        tdl_predictor_backward_input(&p, c, dy, dx, BG, 0);
+        int untouched = 1;
+        for (size_t i = 0; i < p.params.total; i++) untouched &= p.params.grad[i] == 0.0f;
+        TDL_CHECK(untouched, "backward_input(params = 0) leaves the parameter gradients alone");
+        char what[96];
+        snprintf(what, sizeof what, "%s dx of %s (every input)", train ? "train" : "eval",
+                 dfl ? "the DFL loss" : "sum(y * R)");
+        double gmax = 0.0;
+        for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs((double)dx[i]));
+        tdl_test_gradcheck(what, in_loss, &f, x, dx, n, 1e-2, 1e-2 * gmax, 2e-3, NULL, 0);
+        /* params = 1: the same dx, and the parameter gradients of tdl_predictor_backward */
+        rr = f.rng0;
+        tdl_predictor_forward(&p, c, x, y, BG, train, &rr);
+        tdl_predictor_backward_input(&p, c, dy, dx2, BG, 1);
+        snprintf(what, sizeof what, "%s dx with params = 1 equals params = 0",
+                 train ? "train" : "eval");
+        tdl_test_allclose(what, dx2, dx, n, 0.0, 0.0);
+        float *pg = tdl_test_floats(p.params.total);
+        memcpy(pg, p.params.grad, p.params.total * sizeof(float));
+        tdl_params_zero_grad(&p.params);
+        tdl_predictor_backward(&p, c, dy, BG);
+        snprintf(what, sizeof what, "%s parameter gradients of backward_input vs backward",
+                 train ? "train" : "eval");
+        /* lstm1 sums its rows batch-major when dinp is asked for, time-major
+         * otherwise: float32 summation order only */
+        tdl_test_allclose(what, pg, p.params.grad, p.params.total, 1e-8, 1e-5);
+        free(pg);
+    }
+    free(x); free(r); free(t); free(dx); free(dx2);
+    tdl_predictor_cache_free(c);
+    tdl_predictor_free(&p);
+}
+
+/* PyTorch: x.grad of the predictor_torch model (tools/fixturegen/predictor_input.py)
+ * for sum(out * R), the DFL loss (exact rule) and MSE, eval mode. Tolerance
+ * atol 1e-10 + rtol 1e-4, the parameter gradients' relative tolerance with a
+ * tiny absolute part, as dx is 1e-6 .. 1e-3 here (measured: worst 6e-5
+ * relative, dx_sum), and rows that relu clips give exactly 0 in DFL. */
+static void input_gradient_torch(void) {
+    tdl_predictor p;
+    tdl_status s = tdl_predictor_load(&p, TDL_FIXTURE_DIR "/predictor_torch_model.safetensors");
+    TDL_CHECK(s == TDL_OK, "load the PyTorch export: %s", tdl_last_error());
+    if (s != TDL_OK) return;
+    tdl_safetensors st;
+    tdl_test_fixture(&st, "predictor_input");
+    const double scale = meta_double(&st, "scale"), offset = meta_double(&st, "offset");
+    size_t n;
+    float *x = tdl_test_tensor(&st, "x", &n), *t = tdl_test_tensor(&st, "t", NULL);
+    float *r = tdl_test_tensor(&st, "r", NULL), *want_out = tdl_test_tensor(&st, "out", NULL);
+    TDL_CHECK(n == (size_t)BF * p.cfg.T, "x has %zu elements", n);
+    tdl_predictor_cache *c;
+    TDL_CHECK(tdl_predictor_cache_init(&c, &p.cfg, BF) == TDL_OK, "cache");
+    float y[BF], dy[BF], *dx = tdl_test_floats(n);
+    tdl_predictor_forward(&p, c, x, y, BF, 0, NULL);
+    tdl_test_allclose("input-gradient batch: outputs vs torch (same model)", y, want_out, BF,
+                      OUT_ATOL, OUT_RTOL);
+    int clipped = 0;
+    for (int i = 0; i < BF; i++) clipped += y[i] <= 0.0f;
+    TDL_CHECK(clipped == (int)meta_double(&st, "relu_clipped") && clipped > 0 && clipped < BF,
+              "%d outputs clipped by relu", clipped);
+    tdl_provision_params pp;
+    tdl_provision_defaults(&pp);
+    const char *keys[3] = {"dx_sum", "dx_dfl", "dx_mse"};
+    for (int k = 0; k < 3; k++) {
+        if (k == 0) memcpy(dy, r, sizeof dy);
+        if (k == 1) tdl_predictor_dfl_loss(&pp, TDL_PROVISION_EXACT, scale, offset, y, t, dy, BF);
+        if (k == 2) tdl_predictor_mse_loss(y, t, dy, BF);
+        tdl_predictor_backward_input(&p, c, dy, dx, BF, 0);
+        float *want = tdl_test_tensor(&st, keys[k], NULL);
+        char what[64];
+        snprintf(what, sizeof what, "%s vs torch x.grad", keys[k]);
+        tdl_test_allclose(what, dx, want, n, 1e-10, 1e-4);
+        if (k == 1) {
+            int zero = 1;
+            for (int i = 0; i < BF; i++)
+                for (int j = 0; j < p.cfg.T; j++)
+                    if (y[i] <= 0.0f)
+                        zero &= dx[i * p.cfg.T + j] == 0.0f && want[i * p.cfg.T + j] == 0.0f;
+            TDL_CHECK(zero, "DFL dx is exactly 0 on the rows relu clips");
+            double mx = 0.0;
+            for (size_t i = 0; i < n; i++) mx = fmax(mx, fabs((double)dx[i]));
+            TDL_CHECK(mx > 1e-7, "DFL dx is not all zero (max |dx| %g)", mx);
+        }
+        free(want);
+    }
+    free(x); free(t); free(r); free(want_out); free(dx);
+    tdl_predictor_cache_free(c);
+    tdl_safetensors_free(&st);
+    tdl_predictor_free(&p);
+}
+
 /* ------------------------------------------------ dropout determinism */
 static void dropout_determinism(void) {
     enum { B = 6 };
@@ -467,6 +627,9 @@ int main(void) {
     torch_comparison();
     finite_differences(0);
     finite_differences(1);
+    input_gradient_torch();
+    input_gradient_fd(0);
+    input_gradient_fd(1);
     dropout_determinism();
     init_statistics();
     files();

@@ -71,6 +71,17 @@ void tdl_predictor_forward(tdl_predictor *p, tdl_predictor_cache *c, const float
  * into p->params.grad (the caller zeroes them). */
 void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const float *dy, int B);
 
+/* The gradient with respect to the inputs: given dy (B) = dLoss/dy for the
+ * last forward, WRITE dx (B, T, 1) = dLoss/dx (overwritten, not added), through
+ * the same dropout masks in training mode. With params != 0 the parameter
+ * gradients are also ADDED into p->params.grad, as tdl_predictor_backward
+ * does (equal up to float32 summation order); with params == 0 p->params.grad
+ * is not touched and the weight-gradient products are skipped (what an attack
+ * on the inputs needs, e.g. W-DRO: include/tdl/wdro.h). tdl_predictor_backward
+ * itself never computes dx. */
+void tdl_predictor_backward_input(tdl_predictor *p, tdl_predictor_cache *c, const float *dy,
+                                  float *dx, int B, int params);
+
 /* Losses on a batch of outputs y (B) against targets t (B), both normalised;
  * each returns the mean loss and writes dy (B) = dLoss/dy.
  *   MSE: mean (y - t)^2.

@@ -10,7 +10,10 @@
  * same gradients (LayerNorm's backward of a zero gradient is zero).
  * Everything is allocated once for up to Bmax rows; a pass on B <= Bmax rows
  * uses the first B rows of every buffer. In eval mode drop1 and drop2 are the
- * identity (d1 = n1, last = n2) and backward skips them. */
+ * identity (d1 = n1, last = n2) and backward skips them. Backward ends at
+ * lstm1's parameters; tdl_predictor_backward_input also carries the gradient
+ * into x (dx (B, T, 1), lstm1's dinp), which the parameter-only backward never
+ * computes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,8 +142,13 @@ void tdl_predictor_forward(tdl_predictor *p, tdl_predictor_cache *c, const float
     tdl_linear_forward(y, c->a1, w[FC2_W], w[FC2_B], B, F, 1);
 }
 
-void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const float *dy, int B) {
-    TDL_ASSERT(p && c && dy, "predictor_backward: NULL argument");
+/* The backward pass behind both public calls. dy (B); dx (B, T, 1) or NULL;
+ * pgrad != 0 adds the parameter gradients into p->params.grad, else every
+ * weight-gradient pointer is NULL and the kernels skip those products. The
+ * first LSTM's dinp is computed only when dx is asked for: without it the
+ * LSTM keeps its time-major C = 1 path (lstm.c), as before dx existed. */
+static void backward_pass(tdl_predictor *p, tdl_predictor_cache *c, const float *dy, float *dx,
+                          int B, int pgrad) {
     TDL_ASSERT(B == c->B, "predictor_backward: B=%d, the last forward had %d rows", B, c->B);
     const tdl_predictor_config *k = &p->cfg;
     const int T = k->T, H1 = k->H1, H2 = k->H2, F = k->F;
@@ -149,7 +157,7 @@ void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const floa
     float *g[NP];
     tensors(&p->params, p->params.param, w);
     tensors(&p->params, p->params.grad, gc);
-    for (int i = 0; i < NP; i++) g[i] = (float *)gc[i];
+    for (int i = 0; i < NP; i++) g[i] = pgrad ? (float *)gc[i] : NULL;
 
     memset(c->da1, 0, (size_t)B * F * sizeof(float));
     memset(c->df1, 0, (size_t)B * F * sizeof(float));
@@ -182,6 +190,19 @@ void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const floa
     memset(c->dh1, 0, R * H1 * sizeof(float));
     tdl_layernorm_backward(c->dh1, g[LN1_W], g[LN1_B], c->dn1, c->h1, w[LN1_W], c->mean1,
                            c->rstd1, (int)R, H1);
-    tdl_lstm_backward(NULL, g[W_IH1], g[W_HH1], g[B_IH1], g[B_HH1], c->dh1, c->x, c->h1, c->c1,
+    if (dx) memset(dx, 0, R * sizeof(float)); /* dx (B, T, 1): lstm_backward adds */
+    tdl_lstm_backward(dx, g[W_IH1], g[W_HH1], g[B_IH1], g[B_HH1], c->dh1, c->x, c->h1, c->c1,
                       c->tc1, c->g1, w[W_IH1], w[W_HH1], c->scratch, B, T, 1, H1);
 }
+
+void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const float *dy, int B) {
+    TDL_ASSERT(p && c && dy, "predictor_backward: NULL argument");
+    backward_pass(p, c, dy, NULL, B, 1);
+}
+
+void tdl_predictor_backward_input(tdl_predictor *p, tdl_predictor_cache *c, const float *dy,
+                                  float *dx, int B, int params) {
+    TDL_ASSERT(p && c && dy && dx, "predictor_backward_input: NULL argument");
+    backward_pass(p, c, dy, dx, B, params);
+}
+
