@@ -3,7 +3,9 @@
  * injected, the checkpoint round trip, and resume == uninterrupted bit for
  * bit; the step budget (max_steps) and the periodic optimiser reset
  * (adam_reset) against a reference loop written here from the spec, and
- * the loop with neither equal to that reference (the old semantics). */
+ * the loop with neither equal to that reference (the old semantics); the
+ * KL-DRO loss kind through the same loop, its checkpoint and exact resume
+ * (the radius and the augmentation's keys round trip). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,17 @@ static void test_defaults_and_data(void) {
     TDL_CHECK(tdl_train_config_check(&c) == TDL_OK, "defaults valid");
     c.lr = NAN;
     TDL_CHECK(tdl_train_config_check(&c) == TDL_ERR_INVALID, "NaN lr refused");
+    tdl_train_config_default(&c);
+    TDL_CHECK(c.kl_eps == 2.0 && c.augment == TDL_AUGMENT_NONE && c.noise_level == 0.05,
+              "KL-DRO and augmentation defaults (spec section 6)");
+    c.kl_eps = 0.0;
+    TDL_CHECK(tdl_train_config_check(&c) == TDL_ERR_INVALID, "KL radius 0 refused");
+    c.kl_eps = -1.0;
+    TDL_CHECK(tdl_train_config_check(&c) == TDL_ERR_INVALID, "negative KL radius refused");
+    tdl_train_loss lk;
+    TDL_CHECK(tdl_train_loss_parse("kl-dro", &lk) == TDL_OK && lk == TDL_TRAIN_KLDRO &&
+                  strcmp(tdl_train_loss_name(lk), "kl-dro") == 0,
+              "kl-dro name");
 
     tdl_series s;
     make_series(&s);
@@ -150,6 +163,12 @@ static void test_checkpoint_and_resume(const tdl_train_data *d, tdl_train_loss l
     tdl_train_config c;
     small_config(&c, loss);
     c.epochs = 4;
+    if (loss == TDL_TRAIN_KLDRO) { /* the radius and the augmentation's keys round trip */
+        c.kl_eps = 0.7;
+        c.augment = TDL_AUGMENT_CUTOUT;
+        c.noise_level = 0.125;
+        c.noise_seed = 77;
+    }
 
     /* uninterrupted: 4 epochs */
     tdl_predictor pa;
@@ -177,6 +196,9 @@ static void test_checkpoint_and_resume(const tdl_train_data *d, tdl_train_loss l
     TDL_CHECK(tr.cfg.loss == c.loss && tr.cfg.batch == c.batch && tr.cfg.lr == c.lr &&
                   tr.cfg.lr_gamma == c.lr_gamma && tr.cfg.seed == c.seed && tr.cfg.epochs == 4,
               "config restored");
+    TDL_CHECK(tr.cfg.kl_eps == c.kl_eps && tr.cfg.augment == c.augment &&
+                  tr.cfg.noise_level == c.noise_level && tr.cfg.noise_seed == c.noise_seed,
+              "KL radius and augmentation restored");
     TDL_CHECK(strcmp(info.train_source, "synthetic-test") == 0 && info.range.min == d->range.min &&
                   info.range.max == d->range.max && info.rows == d->R,
               "training source and range");
@@ -555,6 +577,7 @@ int main(void) {
     test_nan_skipped(&d);
     test_checkpoint_and_resume(&d, TDL_TRAIN_MSE);
     test_checkpoint_and_resume(&d, TDL_TRAIN_DFL);
+    test_checkpoint_and_resume(&d, TDL_TRAIN_KLDRO);
     test_old_semantics(&d, TDL_TRAIN_MSE);
     test_old_semantics(&d, TDL_TRAIN_DFL);
     test_max_steps(&d);

@@ -93,6 +93,35 @@ double tdl_predictor_dfl_loss(const tdl_provision_params *pp, tdl_provision_rule
                               double scale, double offset, const float *y, const float *t,
                               float *dy, int B);
 
+/* KL-DRO (Hu and Hong; spec section 6): the worst-case mean of the losses
+ * l (n) over the distributions q on the n instances with KL(q || uniform)
+ * <= eps (eps > 0), through the dual
+ *   F(alpha) = alpha ln mean_i exp(l_i / alpha) + alpha eps,
+ * minimised over alpha > 0 (log-sum-exp shifted by max l, so losses of any
+ * magnitude are safe). F is convex and F'(alpha) = eps - KL(q_alpha ||
+ * uniform) with q_alpha = softmax(l / alpha); the search bisects that
+ * derivative's root on log alpha (bracket grown by factors of 2 from the
+ * loss spread, stopped at a relative width 1e-12), so F is found to about
+ * 1e-12 relative. A search and not a learned alpha: a learned alpha needs
+ * its own rate and lags the batch, the search gives each batch its own
+ * optimum for ~100 cheap passes over n numbers.
+ * Writes the tilted weights w (n) = q_alpha* (the maximising distribution;
+ * they sum to 1) and *alpha_out = alpha* (may be NULL). Limits: when eps >=
+ * ln(n/k), k the number of maxima (or all losses equal), the optimum is
+ * alpha -> 0: F = max l (the mean when all are equal), w uniform on the
+ * maxima, *alpha_out = 0. A non-finite loss: NaN, *alpha_out NaN. */
+double tdl_kldro_dual(const double *l, int n, double eps, double *w, double *alpha_out);
+
+/* The KL-DRO training loss: l_i = the DFL per-instance loss
+ * L(x*(tokens(relu(y_i))), tokens(t_i)) (as tdl_predictor_dfl_loss), the
+ * value F(alpha*) of tdl_kldro_dual, and by the envelope theorem dy_i =
+ * w_i dl_i/dy_i (w the tilted weights; zero where relu clips). With w_i =
+ * 1/B this would be the DFL gradient. NaN when a loss is not finite (or on
+ * allocation failure: the trainer skips the step). */
+double tdl_predictor_kldro_loss(const tdl_provision_params *pp, tdl_provision_rule rule,
+                                double scale, double offset, double eps, const float *y,
+                                const float *t, float *dy, int B, double *alpha_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,12 +46,34 @@ extern "C" {
 
 typedef enum tdl_train_loss {
     TDL_TRAIN_MSE = 0, /* mean squared error in normalised units */
-    TDL_TRAIN_DFL      /* decision-focused: mean provisioning loss (tdl_predictor_dfl_loss) */
+    TDL_TRAIN_DFL,     /* decision-focused: mean provisioning loss (tdl_predictor_dfl_loss) */
+    TDL_TRAIN_KLDRO    /* KL-DRO: worst case of the DFL losses over a KL ball of radius
+                          kl_eps around the batch (tdl_predictor_kldro_loss) */
 } tdl_train_loss;
 
-/* "mse" / "dfl". */
+/* "mse" / "dfl" / "kl-dro". (3D-Learning's --objective takes only dfl and
+ * mse: its CLI rejects kl-dro.) */
 const char *tdl_train_loss_name(tdl_train_loss l);
 tdl_status tdl_train_loss_parse(const char *name, tdl_train_loss *l);
+
+/* Data augmentation (spec section 6): the training rows plus one noisy copy
+ * (tdl_train_data_augment). */
+typedef enum tdl_train_augment {
+    TDL_AUGMENT_NONE = 0,
+    TDL_AUGMENT_GAUSS,  /* + N(0, level^2), clipped to [0, 1] */
+    TDL_AUGMENT_CUTOUT, /* each value 0 with probability level */
+    TDL_AUGMENT_PERLIN  /* + 8-octave Perlin noise, peak level x the range */
+} tdl_train_augment;
+
+/* "none" / "da-gauss" / "da-cutout" / "da-perlin". */
+const char *tdl_train_augment_name(tdl_train_augment a);
+tdl_status tdl_train_augment_parse(const char *name, tdl_train_augment *a);
+
+/* KL-DRO's and the augmentations' defaults (spec section 6). */
+#define TDL_TRAIN_KL_EPS 2.0
+#define TDL_TRAIN_KLDRO_LR 2e-5
+#define TDL_TRAIN_KLDRO_EPOCHS 100
+#define TDL_TRAIN_NOISE_LEVEL 0.05
 
 typedef struct tdl_train_config {
     tdl_train_loss loss;
@@ -78,6 +100,15 @@ typedef struct tdl_train_config {
      * decays only when lr_step epoch ends fall between two resets. No reset
      * happens at the end of a run (the step it would precede is not taken). */
     int64_t adam_reset;
+    /* KL-DRO's radius (loss TDL_TRAIN_KLDRO; > 0, default 2). */
+    double kl_eps;
+    /* Augmentation the caller applied to the training data (the loop does
+     * not read these; the checkpoint stores them so that a resume rebuilds
+     * the same rows): kind (default none), level (>= 0; cutout <= 1;
+     * default 0.05) and the noise seed (default 1). */
+    tdl_train_augment augment;
+    double noise_level;
+    uint64_t noise_seed;
 } tdl_train_config;
 
 /* The paper's settings: DFL, 100 epochs, lr 1e-6, batch 64, StepLR 10 and
@@ -85,7 +116,7 @@ typedef struct tdl_train_config {
 void tdl_train_config_default(tdl_train_config *c);
 
 /* Check ranges (epochs >= 1, lr > 0 finite, batch >= 1, max_steps >= 0,
- * adam_reset >= 0, ...). */
+ * adam_reset >= 0, kl_eps > 0 finite, the noise level, ...). */
 tdl_status tdl_train_config_check(const tdl_train_config *c);
 
 /* The normalised training rows of a raw series. */
@@ -100,6 +131,20 @@ typedef struct tdl_train_data {
  * has fewer than 28 values or no training row. */
 tdl_status tdl_train_data_prepare(tdl_train_data *d, const tdl_series *raw);
 void tdl_train_data_free(tdl_train_data *d);
+
+/* Data augmentation as a transformation of the data, so that the loop is
+ * unchanged: the R training rows become 2R, the R original rows first, then
+ * one noisy copy of them in the same order (the DFL loop then trains on the
+ * union; the rows after the training rows are dropped, rows_all becomes
+ * 2R). The noise acts on the training rows laid end to end (the training
+ * part of the series, normalised units), drawn from tdl_rng (seed, stream
+ * 2): GAUSS tdl_noise_gaussian (sigma = level, clipped to [0, 1]), CUTOUT
+ * tdl_noise_cutout (p = level), PERLIN tdl_noise_perlin (tdl_perlin_defaults
+ * with amplitude = level: 8 octaves, peak level x the training values'
+ * range). NONE leaves d unchanged. TDL_ERR_INVALID for a bad level (< 0,
+ * not finite, cutout > 1), TDL_ERR_NOMEM. */
+tdl_status tdl_train_data_augment(tdl_train_data *d, tdl_train_augment kind, double level,
+                                  uint64_t seed);
 
 typedef struct tdl_trainer {
     tdl_train_config cfg;
@@ -156,9 +201,10 @@ tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_
 /* Checkpoint: the predictor's values and Adam moments (tdl_params_save with
  * the optimiser) and metadata: epoch, Adam step count, lr, StepLR epoch,
  * RNG state, steps taken and skipped in the run, the config (predictor and
- * training, max_steps and adam_reset included), the training source and its
- * range, written atomically. Checkpoints from before max_steps, adam_reset
- * and steps existed read as 0, 0 and adam_t. */
+ * training, max_steps, adam_reset, kl_eps and the augmentation included),
+ * the training source and its range, written atomically. Checkpoints from
+ * before max_steps, adam_reset, steps, kl_eps and the augmentation existed
+ * read as 0, 0, adam_t, 2 and none. */
 tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
                                        const char *train_source, const tdl_train_data *d);
 

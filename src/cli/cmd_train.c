@@ -1,5 +1,7 @@
 /* cmd_train.c: `tdl train`: train the predictor with the authors' loop
- * (train.h), MSE or decision-focused, with checkpoints and --resume. */
+ * (train.h), MSE or decision-focused, or a baseline of spec section 6
+ * through the same loop (KL-DRO as its loss, the augmentations as a
+ * transformation of the training rows), with checkpoints and --resume. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -15,7 +17,9 @@
 #include "tdl/train.h"
 
 static const char train_usage[] =
-    "usage: tdl train [--method dfl|mse] [--train SOURCE] [--epochs N | --steps N]\n"
+    "usage: tdl train [--method dfl|mse|kl-dro|da-gauss|da-cutout|da-perlin]\n"
+    "                 [--kl-eps E] [--noise-level L] [--noise-seed S]\n"
+    "                 [--train SOURCE] [--epochs N | --steps N]\n"
     "                 [--adam-reset K] [--lr R] [--batch B] [--lr-step K]\n"
     "                 [--lr-gamma G] [--seed S] [--init MODEL]\n"
     "                 [--checkpoint-every N] [--resume] [--json] -o MODEL.safetensors\n"
@@ -25,7 +29,22 @@ static const char train_usage[] =
     "  x[t-7..t-1] -> x[t]; StepLR after each epoch; a step with a non-finite\n"
     "  loss or gradient is skipped and counted. Training rows: SOURCE normalised\n"
     "  by its own range, rows of 28, the first 70% of the rows.\n"
-    "  --method M          dfl (default: decision-focused, exact rule) or mse\n"
+    "  --method M          dfl (default: decision-focused, exact rule), mse, or a\n"
+    "                      baseline of spec section 6 (the same loop):\n"
+    "    kl-dro            KL-DRO (Hu and Hong): each step's loss is the worst\n"
+    "                      case of the batch's DFL losses over the distributions\n"
+    "                      within KL <= E of the batch (the dual, min over alpha\n"
+    "                      found per step by bisection), gradient = the DFL\n"
+    "                      gradients weighted by the tilted distribution;\n"
+    "                      defaults lr 2e-5 and 100 epochs unless --lr/--epochs\n"
+    "    da-gauss          DFL on the training rows plus one noisy copy (after\n"
+    "    da-cutout         them): Gaussian N(0, L^2) clipped to [0, 1]; Cutout\n"
+    "    da-perlin         (each value 0 with probability L); Perlin (8 octaves,\n"
+    "                      peak L x the range); in normalised units\n"
+    "  --kl-eps E          KL-DRO's radius, > 0 (default 2)\n"
+    "  --noise-level L     the augmentation's level, >= 0 (cutout: <= 1);\n"
+    "                      default 0.05\n"
+    "  --noise-seed S      the noise's seed (default: --seed)\n"
     "  --train SOURCE      a CSV file or synth:PROFILE (default " TDL_SOURCE_DEFAULT ")\n"
     "  --epochs N          epochs (default 100)\n"
     "  --steps N           run length in steps instead of epochs: stop as soon as\n"
@@ -67,7 +86,7 @@ int tdl_cmd_train(int argc, char **argv) {
             strcmp(argv[i], "--method=3dl") == 0)
             return tdl_cmd_train_3dl(argc, argv);
     }
-    enum { O_LRSTEP = 256, O_LRGAMMA, O_INIT, O_CKEVERY, O_RESUME };
+    enum { O_LRSTEP = 256, O_LRGAMMA, O_INIT, O_CKEVERY, O_RESUME, O_KLEPS, O_NLEVEL, O_NSEED };
     static const struct option opts[] = {
         {"method", required_argument, NULL, 'm'},   {"train", required_argument, NULL, 'T'},
         {"epochs", required_argument, NULL, 'e'},   {"lr", required_argument, NULL, 'l'},
@@ -78,6 +97,9 @@ int tdl_cmd_train(int argc, char **argv) {
         {"resume", no_argument, NULL, O_RESUME},    {"json", no_argument, NULL, 'j'},
         {"steps", required_argument, NULL, 'S'},
         {"adam-reset", required_argument, NULL, 'A'},
+        {"kl-eps", required_argument, NULL, O_KLEPS},
+        {"noise-level", required_argument, NULL, O_NLEVEL},
+        {"noise-seed", required_argument, NULL, O_NSEED},
         {"output", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     tdl_train_config cfg;
@@ -86,14 +108,39 @@ int tdl_cmd_train(int argc, char **argv) {
     long lv, every = 1, epochs_opt = 0, steps_opt = 0;
     double dv;
     int json = 0, resume = 0, config_given = 0, c;
+    int lr_given = 0, kleps_given = 0, level_given = 0, nseed_given = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
         switch (c) {
         case 'm':
-            if (tdl_train_loss_parse(optarg, &cfg.loss) != TDL_OK)
-                return tdl_cli_usage_error(train_usage, "--method: %s", tdl_last_error());
+            cfg.augment = TDL_AUGMENT_NONE;
+            cfg.loss = TDL_TRAIN_DFL;
+            if (strncmp(optarg, "da-", 3) == 0 ? tdl_train_augment_parse(optarg, &cfg.augment)
+                                               : tdl_train_loss_parse(optarg, &cfg.loss))
+                return tdl_cli_usage_error(train_usage, "--method '%s': dfl, mse, kl-dro, "
+                                           "da-gauss, da-cutout or da-perlin", optarg);
             config_given = 1;
+            break;
+        case O_KLEPS:
+            if (tdl_cli_parse_double(train_usage, "--kl-eps", optarg, 0.0, 1e6, &cfg.kl_eps))
+                return TDL_EXIT_USAGE;
+            if (!(cfg.kl_eps > 0))
+                return tdl_cli_usage_error(train_usage, "--kl-eps %s: the radius must be > 0",
+                                           optarg);
+            kleps_given = config_given = 1;
+            break;
+        case O_NLEVEL:
+            if (tdl_cli_parse_double(train_usage, "--noise-level", optarg, 0.0, 1e3,
+                                     &cfg.noise_level))
+                return TDL_EXIT_USAGE;
+            level_given = config_given = 1;
+            break;
+        case O_NSEED:
+            if (tdl_cli_parse_long(train_usage, "--noise-seed", optarg, 0, 2147483647L, &lv))
+                return TDL_EXIT_USAGE;
+            cfg.noise_seed = (uint64_t)lv;
+            nseed_given = config_given = 1;
             break;
         case 'T': source = optarg; break;
         case 'e':
@@ -104,7 +151,7 @@ int tdl_cmd_train(int argc, char **argv) {
         case 'l':
             if (tdl_cli_parse_double(train_usage, "--lr", optarg, 1e-30, 1e3, &cfg.lr))
                 return TDL_EXIT_USAGE;
-            config_given = 1;
+            lr_given = config_given = 1;
             break;
         case 'b':
             if (tdl_cli_parse_long(train_usage, "--batch", optarg, 1, 1 << 20, &lv))
@@ -162,6 +209,20 @@ int tdl_cmd_train(int argc, char **argv) {
     if (epochs_opt && steps_opt)
         return tdl_cli_usage_error(train_usage, "--epochs and --steps both set the run's length "
                                    "(give one)");
+    if (kleps_given && cfg.loss != TDL_TRAIN_KLDRO)
+        return tdl_cli_usage_error(train_usage, "--kl-eps is for --method kl-dro");
+    if ((level_given || nseed_given) && cfg.augment == TDL_AUGMENT_NONE)
+        return tdl_cli_usage_error(train_usage, "--noise-level and --noise-seed are for --method "
+                                   "da-gauss, da-cutout or da-perlin");
+    if (cfg.augment == TDL_AUGMENT_CUTOUT && cfg.noise_level > 1)
+        return tdl_cli_usage_error(train_usage, "--noise-level %g: cutout's level is a "
+                                   "probability (0 to 1)", cfg.noise_level);
+    /* the spec's KL-DRO settings (section 6) unless given */
+    if (cfg.loss == TDL_TRAIN_KLDRO) {
+        if (!lr_given) cfg.lr = TDL_TRAIN_KLDRO_LR;
+        if (!epochs_opt) cfg.epochs = TDL_TRAIN_KLDRO_EPOCHS;
+    }
+    if (cfg.augment != TDL_AUGMENT_NONE && !nseed_given) cfg.noise_seed = cfg.seed;
     if (resume && config_given)
         return tdl_cli_usage_error(train_usage, "--resume takes the config from the checkpoint "
                                    "(only --epochs or --steps, --checkpoint-every and --train "
@@ -205,7 +266,9 @@ int tdl_cmd_train(int argc, char **argv) {
         cfg = tr.cfg;
         resumed_from = tr.epoch;
         if (tdl_cli_load_source(source, NULL, &raw) != TDL_OK ||
-            tdl_train_data_prepare(&data, &raw) != TDL_OK) {
+            tdl_train_data_prepare(&data, &raw) != TDL_OK ||
+            tdl_train_data_augment(&data, cfg.augment, cfg.noise_level, cfg.noise_seed) !=
+                TDL_OK) {
             snprintf(what, sizeof what, "training data %s: %s", source, tdl_last_error());
             rc = tdl_cli_fail(what, "the checkpoint's training source must still be readable");
             goto done;
@@ -220,7 +283,9 @@ int tdl_cmd_train(int argc, char **argv) {
     } else {
         if (!source) source = TDL_SOURCE_DEFAULT;
         if (tdl_cli_load_source(source, NULL, &raw) != TDL_OK ||
-            tdl_train_data_prepare(&data, &raw) != TDL_OK) {
+            tdl_train_data_prepare(&data, &raw) != TDL_OK ||
+            tdl_train_data_augment(&data, cfg.augment, cfg.noise_level, cfg.noise_seed) !=
+                TDL_OK) {
             snprintf(what, sizeof what, "training data %s: %s", source, tdl_last_error());
             rc = tdl_cli_fail(what, "a CSV with a ContextTokens column or synth:PROFILE");
             goto done;
@@ -251,7 +316,13 @@ int tdl_cmd_train(int argc, char **argv) {
     tdl_epoch_stats es = {NAN, 0, 0};
     int e0 = tr.epoch;
     int64_t a0 = tdl_trainer_attempted(&tr);
-    char length[96], reset[64] = "";
+    char length[96], reset[64] = "", extra[128] = "";
+    const char *method = cfg.augment != TDL_AUGMENT_NONE ? tdl_train_augment_name(cfg.augment)
+                                                         : tdl_train_loss_name(cfg.loss);
+    if (cfg.loss == TDL_TRAIN_KLDRO) snprintf(extra, sizeof extra, " (KL radius %g)", cfg.kl_eps);
+    if (cfg.augment != TDL_AUGMENT_NONE)
+        snprintf(extra, sizeof extra, " (rows + a noisy copy, level %g, noise seed %" PRIu64 ")",
+                 cfg.noise_level, cfg.noise_seed);
     if (cfg.max_steps > 0) /* the epochs the run ends after (each from batch 0) */
         snprintf(length, sizeof length, "steps %" PRId64 " (%" PRId64 " epoch(s))", cfg.max_steps,
                  tr.epoch + (a0 < cfg.max_steps ? (cfg.max_steps - a0 + per_epoch - 1) / per_epoch
@@ -261,9 +332,9 @@ int tdl_cmd_train(int argc, char **argv) {
     if (cfg.adam_reset > 0)
         snprintf(reset, sizeof reset, ", fresh Adam every %" PRId64 " steps", cfg.adam_reset);
     if (!json || tty)
-        fprintf(stderr, "train: %s on %s (%zu rows, %" PRId64 " steps/epoch), %s%s, lr %g, "
+        fprintf(stderr, "train: %s%s on %s (%zu rows, %" PRId64 " steps/epoch), %s%s, lr %g, "
                 "batch %d, StepLR %d x %g, seed %" PRIu64 ", %d thread(s)%s\n",
-                tdl_train_loss_name(cfg.loss), source, data.R, per_epoch, length, reset, cfg.lr,
+                method, extra, source, data.R, per_epoch, length, reset, cfg.lr,
                 cfg.batch, cfg.lr_step, cfg.lr_gamma, cfg.seed, tdl_threads_count(),
                 resumed_from ? " (resumed)" : "");
     if (resumed_from)
@@ -315,11 +386,14 @@ int tdl_cmd_train(int argc, char **argv) {
                ", \"max_steps\": %" PRId64 ", \"adam_reset\": %" PRId64
                ", \"final_loss\": %.9g, \"lr_initial\": %.9g, \"lr_final\": %.9g, "
                "\"batch\": %d, \"lr_step\": %d, \"lr_gamma\": %.9g, \"seed\": %" PRIu64
-               ", \"threads\": %d, \"seconds\": %.3f, \"model\": \"%s\", \"checkpoint\": \"%s\"}\n",
-               tdl_train_loss_name(cfg.loss), source, data.R, tr.epoch, resumed_from,
+               ", \"threads\": %d, \"seconds\": %.3f, \"model\": \"%s\", \"checkpoint\": \"%s\""
+               ", \"loss\": \"%s\", \"kl_eps\": %.9g, \"augment\": \"%s\", \"noise_level\": %.9g"
+               ", \"noise_seed\": %" PRIu64 "}\n",
+               method, source, data.R, tr.epoch, resumed_from,
                tr.steps, tr.skipped, cfg.max_steps, cfg.adam_reset, es.loss, cfg.lr, tr.adam.lr,
                cfg.batch, cfg.lr_step, cfg.lr_gamma, cfg.seed, tdl_threads_count(), secs, out,
-               ckpt);
+               ckpt, tdl_train_loss_name(cfg.loss), cfg.kl_eps, tdl_train_augment_name(cfg.augment),
+               cfg.noise_level, cfg.noise_seed);
     else
         fprintf(stderr, "train: wrote %s (%d epochs, %" PRId64 " steps, %" PRId64
                 " skipped, %.1f s)\n", out, tr.epoch, tr.steps, tr.skipped, secs);

@@ -341,7 +341,8 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
             config_given = 1;
             break;
         case O_OBJ:
-            if (tdl_train_loss_parse(optarg, &cfg.objective) != TDL_OK)
+            if (tdl_train_loss_parse(optarg, &cfg.objective) != TDL_OK ||
+                (cfg.objective != TDL_TRAIN_DFL && cfg.objective != TDL_TRAIN_MSE))
                 return tdl_cli_usage_error(U, "--objective %s: dfl or mse", optarg);
             config_given = 1;
             break;

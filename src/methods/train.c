@@ -1,18 +1,50 @@
 /* train.c: the authors' training loop for the predictor (train.h): one Adam
  * step per (batch, t), StepLR per epoch, non-finite steps skipped; optional
- * step budget (max_steps) and periodic optimiser resets (adam_reset). */
+ * step budget (max_steps) and periodic optimiser resets (adam_reset). The
+ * baselines of spec section 6 plug into it: KL-DRO as a loss kind, the
+ * augmentations as a transformation of the training data. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tdl/noise.h"
 #include "tdl/train.h"
 
-const char *tdl_train_loss_name(tdl_train_loss l) { return l == TDL_TRAIN_MSE ? "mse" : "dfl"; }
+const char *tdl_train_loss_name(tdl_train_loss l) {
+    return l == TDL_TRAIN_MSE ? "mse" : l == TDL_TRAIN_KLDRO ? "kl-dro" : "dfl";
+}
 
 tdl_status tdl_train_loss_parse(const char *name, tdl_train_loss *l) {
     if (strcmp(name, "mse") == 0) *l = TDL_TRAIN_MSE;
     else if (strcmp(name, "dfl") == 0) *l = TDL_TRAIN_DFL;
-    else return tdl_error(TDL_ERR_INVALID, "unknown loss '%s' (mse or dfl)", name);
+    else if (strcmp(name, "kl-dro") == 0) *l = TDL_TRAIN_KLDRO;
+    else return tdl_error(TDL_ERR_INVALID, "unknown loss '%s' (mse, dfl or kl-dro)", name);
+    return TDL_OK;
+}
+
+static const char *const augment_names[] = {"none", "da-gauss", "da-cutout", "da-perlin"};
+
+const char *tdl_train_augment_name(tdl_train_augment a) {
+    return (unsigned)a < 4 ? augment_names[a] : "?";
+}
+
+tdl_status tdl_train_augment_parse(const char *name, tdl_train_augment *a) {
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, augment_names[i]) == 0) {
+            *a = (tdl_train_augment)i;
+            return TDL_OK;
+        }
+    return tdl_error(TDL_ERR_INVALID, "unknown augmentation '%s' (none, da-gauss, da-cutout or "
+                     "da-perlin)", name);
+}
+
+static tdl_status augment_check(tdl_train_augment a, double level) {
+    if ((unsigned)a > TDL_AUGMENT_PERLIN)
+        return tdl_error(TDL_ERR_INVALID, "unknown augmentation kind %d", (int)a);
+    if (!(isfinite(level) && level >= 0))
+        return tdl_error(TDL_ERR_INVALID, "noise level %g is not a finite number >= 0", level);
+    if (a == TDL_AUGMENT_CUTOUT && level > 1)
+        return tdl_error(TDL_ERR_INVALID, "cutout level %g is a probability (0 to 1)", level);
     return TDL_OK;
 }
 
@@ -27,6 +59,10 @@ void tdl_train_config_default(tdl_train_config *c) {
     c->seed = 1;
     c->rule = TDL_PROVISION_EXACT;
     tdl_provision_defaults(&c->pp);
+    c->kl_eps = TDL_TRAIN_KL_EPS;
+    c->augment = TDL_AUGMENT_NONE;
+    c->noise_level = TDL_TRAIN_NOISE_LEVEL;
+    c->noise_seed = 1;
 }
 
 tdl_status tdl_train_config_check(const tdl_train_config *c) {
@@ -44,8 +80,12 @@ tdl_status tdl_train_config_check(const tdl_train_config *c) {
     if (c->adam_reset < 0)
         return tdl_error(TDL_ERR_INVALID, "adam_reset %lld < 0 (0 = never)",
                          (long long)c->adam_reset);
-    if (c->loss != TDL_TRAIN_MSE && c->loss != TDL_TRAIN_DFL)
+    if (c->loss != TDL_TRAIN_MSE && c->loss != TDL_TRAIN_DFL && c->loss != TDL_TRAIN_KLDRO)
         return tdl_error(TDL_ERR_INVALID, "unknown loss kind %d", (int)c->loss);
+    if (!(isfinite(c->kl_eps) && c->kl_eps > 0))
+        return tdl_error(TDL_ERR_INVALID, "KL-DRO radius %g is not a finite number > 0",
+                         c->kl_eps);
+    TDL_TRY(augment_check(c->augment, c->noise_level));
     return tdl_provision_check(&c->pp);
 }
 
@@ -76,6 +116,44 @@ tdl_status tdl_train_data_prepare(tdl_train_data *d, const tdl_series *raw) {
     d->rows = rows; /* the first ntrain rows are the training rows */
     d->R = ntrain;
     d->rows_all = all;
+    return TDL_OK;
+}
+
+tdl_status tdl_train_data_augment(tdl_train_data *d, tdl_train_augment kind, double level,
+                                  uint64_t seed) {
+    TDL_TRY(augment_check(kind, level));
+    if (kind == TDL_AUGMENT_NONE) return TDL_OK;
+    size_t n = d->R * TDL_ROW_LEN;
+    float *rows = malloc(2 * n * sizeof *rows);
+    double *x = malloc(n * sizeof *x);
+    if (!rows || !x) {
+        free(rows);
+        free(x);
+        return tdl_error(TDL_ERR_NOMEM, "augmented training rows (%zu)", 2 * d->R);
+    }
+    for (size_t i = 0; i < n; i++) x[i] = d->rows[i];
+    tdl_rng r;
+    tdl_rng_init(&r, seed, 2);
+    tdl_status s = TDL_OK;
+    if (kind == TDL_AUGMENT_GAUSS) tdl_noise_gaussian(x, n, level, &r);
+    else if (kind == TDL_AUGMENT_CUTOUT) tdl_noise_cutout(x, n, level, &r);
+    else {
+        tdl_perlin_params pp = tdl_perlin_defaults();
+        pp.amplitude = level;
+        s = tdl_noise_perlin(x, n, &pp, &r);
+    }
+    if (s != TDL_OK) {
+        free(rows);
+        free(x);
+        return tdl_error_context(s, "%s noise", tdl_train_augment_name(kind));
+    }
+    memcpy(rows, d->rows, n * sizeof *rows);
+    for (size_t i = 0; i < n; i++) rows[n + i] = (float)x[i];
+    free(x);
+    free(d->rows);
+    d->rows = rows;
+    d->R *= 2;
+    d->rows_all = d->R;
     return TDL_OK;
 }
 
@@ -166,10 +244,14 @@ tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_
             if (K > 0 && pos > 0 && pos % K == 0) tdl_trainer_reset_optimizer(t);
             tdl_windows_at(t->x, t->y, rows, (size_t)B, tt);
             tdl_predictor_forward(p, t->cache, t->x, t->yhat, B, 1, &t->rng);
-            double loss = t->cfg.loss == TDL_TRAIN_MSE
-                              ? tdl_predictor_mse_loss(t->yhat, t->y, t->dy, B)
-                              : tdl_predictor_dfl_loss(&t->cfg.pp, t->cfg.rule, scale, offset,
-                                                       t->yhat, t->y, t->dy, B);
+            double loss =
+                t->cfg.loss == TDL_TRAIN_MSE
+                    ? tdl_predictor_mse_loss(t->yhat, t->y, t->dy, B)
+                : t->cfg.loss == TDL_TRAIN_KLDRO
+                    ? tdl_predictor_kldro_loss(&t->cfg.pp, t->cfg.rule, scale, offset,
+                                               t->cfg.kl_eps, t->yhat, t->y, t->dy, B, NULL)
+                    : tdl_predictor_dfl_loss(&t->cfg.pp, t->cfg.rule, scale, offset, t->yhat,
+                                             t->y, t->dy, B);
             if (!isfinite(loss)) {
                 skipped++;
                 continue;

@@ -1,8 +1,9 @@
 /* train_checkpoint.c: a trainer's state as one safetensors file (train.h):
  * the predictor's values and Adam moments plus the loop's counters, RNG
  * position and config (max_steps and adam_reset included) as metadata,
- * written atomically. Keys added later (steps, max_steps, adam_reset) are
- * optional on reading, so older checkpoints still resume. */
+ * written atomically. Keys added later (steps, max_steps, adam_reset, kl_eps,
+ * augment, noise_level, noise_seed) are optional on reading, so older
+ * checkpoints still resume. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,6 +41,10 @@ tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
     tdl_meta_put(&m, "lr_step", "%d", c->lr_step);
     tdl_meta_put(&m, "lr_gamma", "%.17g", c->lr_gamma);
     tdl_meta_put(&m, "seed", "%" PRIu64, c->seed);
+    tdl_meta_put(&m, "kl_eps", "%.17g", c->kl_eps);
+    tdl_meta_put(&m, "augment", "%s", tdl_train_augment_name(c->augment));
+    tdl_meta_put(&m, "noise_level", "%.17g", c->noise_level);
+    tdl_meta_put(&m, "noise_seed", "%" PRIu64, c->noise_seed);
     tdl_meta_put_provision(&m, c->rule, &c->pp);
     tdl_meta_put(&m, "T", "%d", pc->T);
     tdl_meta_put(&m, "H1", "%d", pc->H1);
@@ -79,6 +84,16 @@ static tdl_status meta_i64_opt(const tdl_safetensors *st, const char *path, cons
     return meta_i64(st, path, key, lo, hi, out);
 }
 
+static tdl_status parse_u64(const char *path, const char *key, const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long u = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-')
+        return tdl_error(TDL_ERR_FORMAT, "%s: bad %s '%s'", path, key, s);
+    *out = (uint64_t)u;
+    return TDL_OK;
+}
+
 static tdl_status read_info(const tdl_safetensors *st, const char *path, tdl_checkpoint_info *in) {
     const char *s;
     int64_t x;
@@ -112,14 +127,16 @@ static tdl_status read_info(const tdl_safetensors *st, const char *path, tdl_che
     TDL_TRY(meta_i64(st, path, "lr_step", 1, INT32_MAX, &x)); c->lr_step = (int)x;
     TDL_TRY(meta_double(st, path, "lr_gamma", &c->lr_gamma));
     TDL_TRY(meta_get(st, path, "seed", &s));
-    {
-        char *end;
-        errno = 0;
-        unsigned long long u = strtoull(s, &end, 10);
-        if (errno || end == s || *end || s[0] == '-')
-            return tdl_error(TDL_ERR_FORMAT, "%s: bad seed '%s'", path, s);
-        c->seed = (uint64_t)u;
-    }
+    TDL_TRY(parse_u64(path, "seed", s, &c->seed));
+    /* KL-DRO and the augmentation: optional (older checkpoints: defaults) */
+    if (tdl_safetensors_meta(st, "kl_eps")) TDL_TRY(meta_double(st, path, "kl_eps", &c->kl_eps));
+    if ((s = tdl_safetensors_meta(st, "augment")) != NULL &&
+        tdl_train_augment_parse(s, &c->augment) != TDL_OK)
+        return tdl_error(TDL_ERR_FORMAT, "%s: bad augment '%s'", path, s);
+    if (tdl_safetensors_meta(st, "noise_level"))
+        TDL_TRY(meta_double(st, path, "noise_level", &c->noise_level));
+    if ((s = tdl_safetensors_meta(st, "noise_seed")) != NULL)
+        TDL_TRY(parse_u64(path, "noise_seed", s, &c->noise_seed));
     TDL_TRY(tdl_meta_get_provision(st, path, "tdl training checkpoint", &c->rule, &c->pp));
     if (tdl_train_config_check(c) != TDL_OK)
         return tdl_error_context(TDL_ERR_FORMAT, "%s: bad training config", path);
