@@ -5,7 +5,8 @@
  *     for each batch of `batch` training rows, in order (the last incomplete
  *     batch dropped, as the authors' loaders; no shuffling):
  *       for t = 7..27:                                   (21 steps per batch)
- *         y = predictor(rows[b][t-7 .. t-1]) (B), dropout on
+ *         x = rows[b][t-7 .. t-1] (B, 7); W-DRO: x = tdl_wdro_attack(x) (wdro.h)
+ *         y = predictor(x) (B), dropout on
  *         loss = MSE(y, rows[b][t]) or DFL(y, rows[b][t])
  *         a non-finite loss or gradient: the step is skipped and counted
  *         else one Adam step (PyTorch-exact)

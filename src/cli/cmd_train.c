@@ -108,8 +108,8 @@ int tdl_cmd_train(int argc, char **argv) {
             strcmp(argv[i], "--method=3dl") == 0)
             return tdl_cmd_train_3dl(argc, argv);
     }
-    enum { O_LRSTEP = 256, O_LRGAMMA, O_INIT, O_CKEVERY, O_RESUME, O_KLEPS, O_NLEVEL, O_NSEED, O_WEPS,
-           O_FWITERS, O_COMPAT };
+    enum { O_LRSTEP = 256, O_LRGAMMA, O_INIT, O_CKEVERY, O_RESUME, O_KLEPS, O_NLEVEL, O_NSEED,
+           O_WEPS, O_FWITERS, O_COMPAT };
     static const struct option opts[] = {
         {"method", required_argument, NULL, 'm'},   {"train", required_argument, NULL, 'T'},
         {"epochs", required_argument, NULL, 'e'},   {"lr", required_argument, NULL, 'l'},

@@ -111,7 +111,8 @@ tdl_status tdl_train_config_check(const tdl_train_config *c) {
     if (c->fw_iters < 1)
         return tdl_error(TDL_ERR_INVALID, "W-DRO needs at least 1 Frank-Wolfe iteration, got %d",
                          c->fw_iters);
-    if (c->wdro != TDL_TRAIN_WDRO_OFF && (c->loss != TDL_TRAIN_DFL || c->augment != TDL_AUGMENT_NONE))
+    if (c->wdro != TDL_TRAIN_WDRO_OFF &&
+        (c->loss != TDL_TRAIN_DFL || c->augment != TDL_AUGMENT_NONE))
         return tdl_error(TDL_ERR_INVALID, "W-DRO trains with the DFL loss on the training rows "
                          "(loss %s, augmentation %s given)", tdl_train_loss_name(c->loss),
                          tdl_train_augment_name(c->augment));
