@@ -5,7 +5,10 @@
  * (adam_reset) against a reference loop written here from the spec, and
  * the loop with neither equal to that reference (the old semantics); the
  * KL-DRO loss kind through the same loop, its checkpoint and exact resume
- * (the radius and the augmentation's keys round trip). */
+ * (the radius and the augmentation's keys round trip); W-DRO as a batch
+ * transformation: one step on attacked windows equals a manual reference
+ * (tdl_wdro_attack, then one DFL step) and differs from a clean DFL step,
+ * for both variants, and its keys round trip through an exact resume. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "tdl/train.h"
+#include "tdl/wdro.h"
 #include "tdl_test.h"
 
 /* A small smooth series: 100 rows of 28 (70 train rows), a daily-like sine
@@ -157,7 +161,8 @@ static int same_bits(const float *a, const float *b, size_t n) {
     return memcmp(a, b, n * sizeof(float)) == 0;
 }
 
-static void test_checkpoint_and_resume(const tdl_train_data *d, tdl_train_loss loss) {
+static void test_checkpoint_and_resume(const tdl_train_data *d, tdl_train_loss loss,
+                                       tdl_train_wdro wd) {
     char path[64];
     snprintf(path, sizeof path, "/tmp/tdl_test_train_%ld.ckpt.safetensors", (long)getpid());
     tdl_train_config c;
@@ -168,6 +173,11 @@ static void test_checkpoint_and_resume(const tdl_train_data *d, tdl_train_loss l
         c.augment = TDL_AUGMENT_CUTOUT;
         c.noise_level = 0.125;
         c.noise_seed = 77;
+    }
+    if (wd != TDL_TRAIN_WDRO_OFF) { /* W-DRO's keys round trip, the attack's masks resume */
+        c.wdro = wd;
+        c.w_eps = 0.75;
+        c.fw_iters = 2;
     }
 
     /* uninterrupted: 4 epochs */
@@ -199,6 +209,8 @@ static void test_checkpoint_and_resume(const tdl_train_data *d, tdl_train_loss l
     TDL_CHECK(tr.cfg.kl_eps == c.kl_eps && tr.cfg.augment == c.augment &&
                   tr.cfg.noise_level == c.noise_level && tr.cfg.noise_seed == c.noise_seed,
               "KL radius and augmentation restored");
+    TDL_CHECK(tr.cfg.wdro == c.wdro && tr.cfg.w_eps == c.w_eps && tr.cfg.fw_iters == c.fw_iters,
+              "W-DRO variant, budget and iterations restored");
     TDL_CHECK(strcmp(info.train_source, "synthetic-test") == 0 && info.range.min == d->range.min &&
                   info.range.max == d->range.max && info.rows == d->R,
               "training source and range");
@@ -566,6 +578,118 @@ static void test_resume_steps_reset(const tdl_train_data *d) {
     tdl_predictor_free(&pa);
 }
 
+static void test_wdro_config(void) {
+    tdl_train_config c;
+    tdl_train_config_default(&c);
+    TDL_CHECK(c.wdro == TDL_TRAIN_WDRO_OFF && c.w_eps == 2.0 && c.fw_iters == 15,
+              "W-DRO defaults (spec section 6: eps 2, 15 iterations)");
+    c.wdro = TDL_TRAIN_WDRO_PAPER;
+    TDL_CHECK(tdl_train_config_check(&c) == TDL_OK, "w-dro with DFL valid");
+    c.w_eps = 0.0;
+    TDL_CHECK(tdl_train_config_check(&c) == TDL_ERR_INVALID, "W-DRO budget 0 refused");
+    c.w_eps = -1.0;
+    TDL_CHECK(tdl_train_config_check(&c) == TDL_ERR_INVALID, "negative W-DRO budget refused");
+    c.w_eps = NAN;
+    TDL_CHECK(tdl_train_config_check(&c) == TDL_ERR_INVALID, "NaN W-DRO budget refused");
+    c.w_eps = 2.0;
+    c.fw_iters = 0;
+    TDL_CHECK(tdl_train_config_check(&c) == TDL_ERR_INVALID, "0 Frank-Wolfe iterations refused");
+    c.fw_iters = 15;
+    c.loss = TDL_TRAIN_MSE;
+    TDL_CHECK(tdl_train_config_check(&c) == TDL_ERR_INVALID, "W-DRO with MSE refused");
+    c.loss = TDL_TRAIN_DFL;
+    c.augment = TDL_AUGMENT_GAUSS;
+    TDL_CHECK(tdl_train_config_check(&c) == TDL_ERR_INVALID, "W-DRO with augmentation refused");
+    tdl_train_wdro w;
+    TDL_CHECK(tdl_train_wdro_parse("authors", &w) == TDL_OK && w == TDL_TRAIN_WDRO_AUTHORS &&
+                  strcmp(tdl_train_wdro_name(w), "authors") == 0 &&
+                  tdl_train_wdro_parse("torch", &w) == TDL_ERR_INVALID,
+              "W-DRO variant names");
+}
+
+/* One W-DRO step of the trainer (max_steps 1: batch 0, t = 7) against a
+ * manual reference written from the spec: the same predictor, the same RNG
+ * stream (seed, 1); tdl_wdro_attack on the windows in training mode, then
+ * one DFL step (forward with dropout, loss, backward, Adam) on the attacked
+ * windows. Equal bit for bit, and different from a clean DFL step. */
+static void test_wdro_step(const tdl_train_data *d, tdl_train_wdro variant) {
+    tdl_train_config c;
+    small_config(&c, TDL_TRAIN_DFL);
+    c.wdro = variant;
+    c.w_eps = 0.5;
+    c.fw_iters = 4;
+    c.max_steps = 1;
+    const int B = c.batch;
+    const double scale = d->range.max - d->range.min, offset = d->range.min;
+    tdl_predictor pw, pc, pr;
+    tdl_trainer tw, tc;
+    small_predictor(&pw, c.seed);
+    TDL_CHECK(tdl_trainer_init(&tw, &pw, &c) == TDL_OK, "w-dro trainer: %s", tdl_last_error());
+    TDL_CHECK(tw.wdro_work && tw.xadv, "the attack's buffers allocated in tdl_trainer_init");
+    TDL_CHECK(tdl_trainer_epoch(&tw, d, NULL) == TDL_OK && tw.steps == 1 && tw.skipped == 0,
+              "one w-dro step");
+    tdl_train_config cc = c;
+    cc.wdro = TDL_TRAIN_WDRO_OFF;
+    small_predictor(&pc, c.seed);
+    TDL_CHECK(tdl_trainer_init(&tc, &pc, &cc) == TDL_OK, "clean trainer");
+    TDL_CHECK(tc.wdro_work == NULL && tc.xadv == NULL, "no attack buffers without W-DRO");
+    TDL_CHECK(tdl_trainer_epoch(&tc, d, NULL) == TDL_OK && tc.steps == 1, "one clean step");
+
+    /* the manual reference */
+    small_predictor(&pr, c.seed);
+    tdl_predictor_cache *cache = NULL;
+    tdl_wdro_work *w = NULL;
+    TDL_CHECK(tdl_predictor_cache_init(&cache, &pr.cfg, B) == TDL_OK &&
+                  tdl_wdro_work_init(&w, &pr.cfg, B) == TDL_OK,
+              "reference buffers");
+    float *x0 = malloc((size_t)B * 7 * sizeof(float)), *x = malloc((size_t)B * 7 * sizeof(float));
+    float *t = malloc((size_t)B * sizeof(float)), *y = malloc((size_t)B * sizeof(float));
+    float *dy = malloc((size_t)B * sizeof(float));
+    tdl_windows_at(x0, t, d->rows, (size_t)B, 7);
+    tdl_rng rng;
+    tdl_rng_init(&rng, c.seed, 1);
+    tdl_wdro_config wc;
+    if (variant == TDL_TRAIN_WDRO_AUTHORS) tdl_wdro_config_authors(&wc, scale, offset);
+    else tdl_wdro_config_default(&wc, scale, offset);
+    wc.eps = 0.5;
+    wc.iters = 4;
+    tdl_wdro_stats ws;
+    TDL_CHECK(tdl_wdro_attack(&pr, cache, w, &wc, x0, t, x, B, 1, &rng, &ws) == TDL_OK,
+              "reference attack: %s", tdl_last_error());
+    TDL_CHECK(ws.dist > 1e-3 && !same_bits(x, x0, (size_t)B * 7), "the attack moved the windows "
+              "(distance %g)", ws.dist);
+    tdl_predictor_forward(&pr, cache, x, y, B, 1, &rng);
+    double loss = tdl_predictor_dfl_loss(&c.pp, c.rule, scale, offset, y, t, dy, B);
+    TDL_CHECK(isfinite(loss), "reference loss %g", loss);
+    tdl_params_zero_grad(&pr.params);
+    tdl_predictor_backward(&pr, cache, dy, B);
+    tdl_adam a;
+    tdl_adam_init(&a, c.lr);
+    tdl_adam_step(&a, &pr.params);
+
+    size_t n = pw.params.total;
+    TDL_CHECK(same_bits(pw.params.param, pr.params.param, n) &&
+                  same_bits(pw.params.m, pr.params.m, n) && same_bits(pw.params.v, pr.params.v, n),
+              "%s: the trainer's w-dro step differs from the manual reference",
+              tdl_train_wdro_name(variant));
+    TDL_CHECK(tw.rng.pos == rng.pos, "RNG position: trainer %llu, reference %llu",
+              (unsigned long long)tw.rng.pos, (unsigned long long)rng.pos);
+    TDL_CHECK(!same_bits(pw.params.param, pc.params.param, n),
+              "%s: the w-dro step equals a clean DFL step", tdl_train_wdro_name(variant));
+    free(x0);
+    free(x);
+    free(t);
+    free(y);
+    free(dy);
+    tdl_wdro_work_free(w);
+    tdl_predictor_cache_free(cache);
+    tdl_trainer_free(&tw);
+    tdl_trainer_free(&tc);
+    tdl_predictor_free(&pw);
+    tdl_predictor_free(&pc);
+    tdl_predictor_free(&pr);
+}
+
 int main(void) {
     test_defaults_and_data();
     tdl_series s;
@@ -575,9 +699,13 @@ int main(void) {
     test_mse_decreases(&d);
     test_dfl_runs(&d);
     test_nan_skipped(&d);
-    test_checkpoint_and_resume(&d, TDL_TRAIN_MSE);
-    test_checkpoint_and_resume(&d, TDL_TRAIN_DFL);
-    test_checkpoint_and_resume(&d, TDL_TRAIN_KLDRO);
+    test_checkpoint_and_resume(&d, TDL_TRAIN_MSE, TDL_TRAIN_WDRO_OFF);
+    test_checkpoint_and_resume(&d, TDL_TRAIN_DFL, TDL_TRAIN_WDRO_OFF);
+    test_checkpoint_and_resume(&d, TDL_TRAIN_KLDRO, TDL_TRAIN_WDRO_OFF);
+    test_checkpoint_and_resume(&d, TDL_TRAIN_DFL, TDL_TRAIN_WDRO_PAPER);
+    test_wdro_config();
+    test_wdro_step(&d, TDL_TRAIN_WDRO_PAPER);
+    test_wdro_step(&d, TDL_TRAIN_WDRO_AUTHORS);
     test_old_semantics(&d, TDL_TRAIN_MSE);
     test_old_semantics(&d, TDL_TRAIN_DFL);
     test_max_steps(&d);

@@ -5,7 +5,8 @@
  *     for each batch of `batch` training rows, in order (the last incomplete
  *     batch dropped, as the authors' loaders; no shuffling):
  *       for t = 7..27:                                   (21 steps per batch)
- *         y = predictor(rows[b][t-7 .. t-1]) (B), dropout on
+ *         x = rows[b][t-7 .. t-1] (B, 7); W-DRO: x = tdl_wdro_attack(x) (wdro.h)
+ *         y = predictor(x) (B), dropout on
  *         loss = MSE(y, rows[b][t]) or DFL(y, rows[b][t])
  *         a non-finite loss or gradient: the step is skipped and counted
  *         else one Adam step (PyTorch-exact)
@@ -69,7 +70,23 @@ typedef enum tdl_train_augment {
 const char *tdl_train_augment_name(tdl_train_augment a);
 tdl_status tdl_train_augment_parse(const char *name, tdl_train_augment *a);
 
-/* KL-DRO's and the augmentations' defaults (spec section 6). */
+/* W-DRO (spec section 6): before each step the step's windows x0 (B, 7)
+ * are replaced by tdl_wdro_attack's perturbed windows (wdro.h), then the
+ * ordinary step runs on them; a batch transformation inside the one loop. */
+typedef enum tdl_train_wdro {
+    TDL_TRAIN_WDRO_OFF = 0, /* no attack */
+    TDL_TRAIN_WDRO_PAPER,   /* tdl_wdro_config_default: ball around x0, decision loss */
+    TDL_TRAIN_WDRO_AUTHORS  /* tdl_wdro_config_authors: drifting ball, squared error */
+} tdl_train_wdro;
+
+/* "off" / "paper" / "authors". */
+const char *tdl_train_wdro_name(tdl_train_wdro w);
+tdl_status tdl_train_wdro_parse(const char *name, tdl_train_wdro *w);
+
+/* KL-DRO's, W-DRO's and the augmentations' defaults (spec section 6; W-DRO
+ * uses the same lr and epochs as KL-DRO). */
+#define TDL_TRAIN_W_EPS 2.0
+#define TDL_TRAIN_FW_ITERS 15
 #define TDL_TRAIN_KL_EPS 2.0
 #define TDL_TRAIN_KLDRO_LR 2e-5
 #define TDL_TRAIN_KLDRO_EPOCHS 100
@@ -109,6 +126,17 @@ typedef struct tdl_train_config {
     tdl_train_augment augment;
     double noise_level;
     uint64_t noise_seed;
+    /* W-DRO (default off): the attack's variant, its budget w_eps (> 0,
+     * default 2) and Frank-Wolfe iterations fw_iters (>= 1, default 15).
+     * On, it needs the DFL loss and no augmentation. The attack runs in
+     * training mode (dropout on, as the authors' PyTorch model in train mode
+     * does), its masks drawn from the trainer's one RNG stream (seed, 1)
+     * before the step's own: K attack passes then the step, so the saved
+     * position covers it and a resume stays bit-identical. An attack whose
+     * input gradient is not finite makes the step skipped and counted. */
+    tdl_train_wdro wdro;
+    double w_eps;
+    int fw_iters;
 } tdl_train_config;
 
 /* The paper's settings: DFL, 100 epochs, lr 1e-6, batch 64, StepLR 10 and
@@ -158,6 +186,8 @@ typedef struct tdl_trainer {
     int64_t skipped;       /* steps skipped for a non-finite loss or gradient */
     tdl_predictor_cache *cache;
     float *x, *y, *yhat, *dy; /* (B, 7), (B), (B), (B) */
+    struct tdl_wdro_work *wdro_work; /* W-DRO only: the attack's buffers */
+    float *xadv;                     /* W-DRO only: (B, 7) the attacked windows */
 } tdl_trainer;
 
 /* Set up a fresh trainer for predictor p (already initialised or loaded). */
@@ -201,10 +231,11 @@ tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_
 /* Checkpoint: the predictor's values and Adam moments (tdl_params_save with
  * the optimiser) and metadata: epoch, Adam step count, lr, StepLR epoch,
  * RNG state, steps taken and skipped in the run, the config (predictor and
- * training, max_steps, adam_reset, kl_eps and the augmentation included),
+ * training, max_steps, adam_reset, kl_eps, the augmentation and W-DRO's
+ * variant, w_eps and fw_iters included),
  * the training source and its range, written atomically. Checkpoints from
- * before max_steps, adam_reset, steps, kl_eps and the augmentation existed
- * read as 0, 0, adam_t, 2 and none. */
+ * before max_steps, adam_reset, steps, kl_eps, the augmentation and W-DRO
+ * existed read as 0, 0, adam_t, 2, none and off. */
 tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
                                        const char *train_source, const tdl_train_data *d);
 

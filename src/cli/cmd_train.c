@@ -1,7 +1,8 @@
 /* cmd_train.c: `tdl train`: train the predictor with the authors' loop
  * (train.h), MSE or decision-focused, or a baseline of spec section 6
  * through the same loop (KL-DRO as its loss, the augmentations as a
- * transformation of the training rows), with checkpoints and --resume. */
+ * transformation of the training rows, W-DRO as a transformation of each
+ * step's batch), with checkpoints and --resume. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -16,9 +17,12 @@
 #include "tdl/threads.h"
 #include "tdl/train.h"
 
-static const char train_usage[] =
-    "usage: tdl train [--method dfl|mse|kl-dro|da-gauss|da-cutout|da-perlin]\n"
-    "                 [--kl-eps E] [--noise-level L] [--noise-seed S]\n"
+/* the help in two literals (C99 guarantees 4095 characters per literal),
+ * joined once in tdl_cmd_train */
+static const char train_usage_a[] =
+    "usage: tdl train [--method dfl|mse|kl-dro|w-dro|da-gauss|da-cutout|da-perlin]\n"
+    "                 [--kl-eps E] [--w-eps E] [--fw-iters K] [--compat authors]\n"
+    "                 [--noise-level L] [--noise-seed S]\n"
     "                 [--train SOURCE] [--epochs N | --steps N]\n"
     "                 [--adam-reset K] [--lr R] [--batch B] [--lr-step K]\n"
     "                 [--lr-gamma G] [--seed S] [--init MODEL]\n"
@@ -37,11 +41,24 @@ static const char train_usage[] =
     "                      found per step by bisection), gradient = the DFL\n"
     "                      gradients weighted by the tilted distribution;\n"
     "                      defaults lr 2e-5 and 100 epochs unless --lr/--epochs\n"
+    "    w-dro             W-DRO (Staib and Jegelka): before each step the batch's\n"
+    "                      windows x0 are replaced by a Frank-Wolfe attack's (K\n"
+    "                      iterations, step 2/(k+2), inside ||x - x0||_2 <= E for\n"
+    "                      the whole batch, values in [0, 1], the decision loss\n"
+    "                      attacked, dropout on), then the DFL step on them;\n"
+    "                      defaults lr 2e-5 and 100 epochs unless --lr/--epochs\n"
     "    da-gauss          DFL on the training rows plus one noisy copy (after\n"
     "    da-cutout         them): Gaussian N(0, L^2) clipped to [0, 1]; Cutout\n"
     "    da-perlin         (each value 0 with probability L); Perlin (8 octaves,\n"
     "                      peak L x the range); in normalised units\n"
+    ;
+static const char train_usage_b[] =
     "  --kl-eps E          KL-DRO's radius, > 0 (default 2)\n"
+    "  --w-eps E           W-DRO's budget, > 0 (default 2)\n"
+    "  --fw-iters K        W-DRO's Frank-Wolfe iterations, >= 1 (default 15)\n"
+    "  --compat authors    W-DRO as the authors' code: the ball drifts with each\n"
+    "                      iterate and the squared error is attacked (only to\n"
+    "                      explain gaps to Table I; default: paper)\n"
     "  --noise-level L     the augmentation's level, >= 0 (cutout: <= 1);\n"
     "                      default 0.05\n"
     "  --noise-seed S      the noise's seed (default: --seed)\n"
@@ -80,13 +97,19 @@ static const char train_usage[] =
     "  -o MODEL            the trained weights (safetensors, PyTorch names)\n";
 
 int tdl_cmd_train(int argc, char **argv) {
+    static char train_usage[sizeof train_usage_a + sizeof train_usage_b];
+    if (!train_usage[0]) {
+        memcpy(train_usage, train_usage_a, sizeof train_usage_a);
+        strcat(train_usage, train_usage_b);
+    }
     /* --method 3dl has its own options (cmd_train_3dl.c) */
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "--method") == 0 && i + 1 < argc && strcmp(argv[i + 1], "3dl") == 0) ||
             strcmp(argv[i], "--method=3dl") == 0)
             return tdl_cmd_train_3dl(argc, argv);
     }
-    enum { O_LRSTEP = 256, O_LRGAMMA, O_INIT, O_CKEVERY, O_RESUME, O_KLEPS, O_NLEVEL, O_NSEED };
+    enum { O_LRSTEP = 256, O_LRGAMMA, O_INIT, O_CKEVERY, O_RESUME, O_KLEPS, O_NLEVEL, O_NSEED,
+           O_WEPS, O_FWITERS, O_COMPAT };
     static const struct option opts[] = {
         {"method", required_argument, NULL, 'm'},   {"train", required_argument, NULL, 'T'},
         {"epochs", required_argument, NULL, 'e'},   {"lr", required_argument, NULL, 'l'},
@@ -100,6 +123,9 @@ int tdl_cmd_train(int argc, char **argv) {
         {"kl-eps", required_argument, NULL, O_KLEPS},
         {"noise-level", required_argument, NULL, O_NLEVEL},
         {"noise-seed", required_argument, NULL, O_NSEED},
+        {"w-eps", required_argument, NULL, O_WEPS},
+        {"fw-iters", required_argument, NULL, O_FWITERS},
+        {"compat", required_argument, NULL, O_COMPAT},
         {"output", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     tdl_train_config cfg;
@@ -109,6 +135,7 @@ int tdl_cmd_train(int argc, char **argv) {
     double dv;
     int json = 0, resume = 0, config_given = 0, c;
     int lr_given = 0, kleps_given = 0, level_given = 0, nseed_given = 0;
+    int wdro = 0, weps_given = 0, fw_given = 0, compat_authors = -1;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
@@ -116,10 +143,12 @@ int tdl_cmd_train(int argc, char **argv) {
         case 'm':
             cfg.augment = TDL_AUGMENT_NONE;
             cfg.loss = TDL_TRAIN_DFL;
-            if (strncmp(optarg, "da-", 3) == 0 ? tdl_train_augment_parse(optarg, &cfg.augment)
-                                               : tdl_train_loss_parse(optarg, &cfg.loss))
+            wdro = strcmp(optarg, "w-dro") == 0; /* W-DRO: DFL on attacked windows */
+            if (!wdro &&
+                (strncmp(optarg, "da-", 3) == 0 ? tdl_train_augment_parse(optarg, &cfg.augment)
+                                                : tdl_train_loss_parse(optarg, &cfg.loss)))
                 return tdl_cli_usage_error(train_usage, "--method '%s': dfl, mse, kl-dro, "
-                                           "da-gauss, da-cutout or da-perlin", optarg);
+                                           "w-dro, da-gauss, da-cutout or da-perlin", optarg);
             config_given = 1;
             break;
         case O_KLEPS:
@@ -129,6 +158,27 @@ int tdl_cmd_train(int argc, char **argv) {
                 return tdl_cli_usage_error(train_usage, "--kl-eps %s: the radius must be > 0",
                                            optarg);
             kleps_given = config_given = 1;
+            break;
+        case O_WEPS:
+            if (tdl_cli_parse_double(train_usage, "--w-eps", optarg, 0.0, 1e6, &cfg.w_eps))
+                return TDL_EXIT_USAGE;
+            if (!(cfg.w_eps > 0))
+                return tdl_cli_usage_error(train_usage, "--w-eps %s: the budget must be > 0",
+                                           optarg);
+            weps_given = config_given = 1;
+            break;
+        case O_FWITERS:
+            if (tdl_cli_parse_long(train_usage, "--fw-iters", optarg, 1, 1000000, &lv))
+                return TDL_EXIT_USAGE;
+            cfg.fw_iters = (int)lv;
+            fw_given = config_given = 1;
+            break;
+        case O_COMPAT:
+            if (strcmp(optarg, "authors") == 0) compat_authors = 1;
+            else if (strcmp(optarg, "paper") == 0) compat_authors = 0;
+            else
+                return tdl_cli_usage_error(train_usage, "--compat %s: authors or paper", optarg);
+            config_given = 1;
             break;
         case O_NLEVEL:
             if (tdl_cli_parse_double(train_usage, "--noise-level", optarg, 0.0, 1e3,
@@ -211,14 +261,19 @@ int tdl_cmd_train(int argc, char **argv) {
                                    "(give one)");
     if (kleps_given && cfg.loss != TDL_TRAIN_KLDRO)
         return tdl_cli_usage_error(train_usage, "--kl-eps is for --method kl-dro");
+    if ((weps_given || fw_given || compat_authors >= 0) && !wdro)
+        return tdl_cli_usage_error(train_usage, "--w-eps, --fw-iters and --compat are for "
+                                   "--method w-dro");
+    if (wdro)
+        cfg.wdro = compat_authors == 1 ? TDL_TRAIN_WDRO_AUTHORS : TDL_TRAIN_WDRO_PAPER;
     if ((level_given || nseed_given) && cfg.augment == TDL_AUGMENT_NONE)
         return tdl_cli_usage_error(train_usage, "--noise-level and --noise-seed are for --method "
                                    "da-gauss, da-cutout or da-perlin");
     if (cfg.augment == TDL_AUGMENT_CUTOUT && cfg.noise_level > 1)
         return tdl_cli_usage_error(train_usage, "--noise-level %g: cutout's level is a "
                                    "probability (0 to 1)", cfg.noise_level);
-    /* the spec's KL-DRO settings (section 6) unless given */
-    if (cfg.loss == TDL_TRAIN_KLDRO) {
+    /* the spec's KL-DRO and W-DRO settings (section 6) unless given */
+    if (cfg.loss == TDL_TRAIN_KLDRO || cfg.wdro != TDL_TRAIN_WDRO_OFF) {
         if (!lr_given) cfg.lr = TDL_TRAIN_KLDRO_LR;
         if (!epochs_opt) cfg.epochs = TDL_TRAIN_KLDRO_EPOCHS;
     }
@@ -318,8 +373,14 @@ int tdl_cmd_train(int argc, char **argv) {
     int64_t a0 = tdl_trainer_attempted(&tr);
     char length[96], reset[64] = "", extra[128] = "";
     const char *method = cfg.augment != TDL_AUGMENT_NONE ? tdl_train_augment_name(cfg.augment)
-                                                         : tdl_train_loss_name(cfg.loss);
+                         : cfg.wdro != TDL_TRAIN_WDRO_OFF ? "w-dro"
+                                                          : tdl_train_loss_name(cfg.loss);
     if (cfg.loss == TDL_TRAIN_KLDRO) snprintf(extra, sizeof extra, " (KL radius %g)", cfg.kl_eps);
+    if (cfg.wdro != TDL_TRAIN_WDRO_OFF)
+        snprintf(extra, sizeof extra, " (budget %g, %d Frank-Wolfe iterations, %s)", cfg.w_eps,
+                 cfg.fw_iters, cfg.wdro == TDL_TRAIN_WDRO_AUTHORS
+                                   ? "compat authors: drifting ball, squared error"
+                                   : "ball around x0, decision loss");
     if (cfg.augment != TDL_AUGMENT_NONE)
         snprintf(extra, sizeof extra, " (rows + a noisy copy, level %g, noise seed %" PRIu64 ")",
                  cfg.noise_level, cfg.noise_seed);
@@ -388,12 +449,16 @@ int tdl_cmd_train(int argc, char **argv) {
                "\"batch\": %d, \"lr_step\": %d, \"lr_gamma\": %.9g, \"seed\": %" PRIu64
                ", \"threads\": %d, \"seconds\": %.3f, \"model\": \"%s\", \"checkpoint\": \"%s\""
                ", \"loss\": \"%s\", \"kl_eps\": %.9g, \"augment\": \"%s\", \"noise_level\": %.9g"
-               ", \"noise_seed\": %" PRIu64 "}\n",
+               ", \"noise_seed\": %" PRIu64 ", \"w_eps\": %.9g, \"fw_iters\": %d"
+               ", \"compat\": %s}\n",
                method, source, data.R, tr.epoch, resumed_from,
                tr.steps, tr.skipped, cfg.max_steps, cfg.adam_reset, es.loss, cfg.lr, tr.adam.lr,
                cfg.batch, cfg.lr_step, cfg.lr_gamma, cfg.seed, tdl_threads_count(), secs, out,
                ckpt, tdl_train_loss_name(cfg.loss), cfg.kl_eps, tdl_train_augment_name(cfg.augment),
-               cfg.noise_level, cfg.noise_seed);
+               cfg.noise_level, cfg.noise_seed, cfg.w_eps, cfg.fw_iters,
+               cfg.wdro == TDL_TRAIN_WDRO_OFF       ? "null"
+               : cfg.wdro == TDL_TRAIN_WDRO_AUTHORS ? "\"authors\""
+                                                    : "\"paper\"");
     else
         fprintf(stderr, "train: wrote %s (%d epochs, %" PRId64 " steps, %" PRId64
                 " skipped, %.1f s)\n", out, tr.epoch, tr.steps, tr.skipped, secs);

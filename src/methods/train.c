@@ -2,13 +2,15 @@
  * step per (batch, t), StepLR per epoch, non-finite steps skipped; optional
  * step budget (max_steps) and periodic optimiser resets (adam_reset). The
  * baselines of spec section 6 plug into it: KL-DRO as a loss kind, the
- * augmentations as a transformation of the training data. */
+ * augmentations as a transformation of the training data, W-DRO as a
+ * transformation of each step's batch (the Frank-Wolfe attack, wdro.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tdl/noise.h"
 #include "tdl/train.h"
+#include "tdl/wdro.h"
 
 const char *tdl_train_loss_name(tdl_train_loss l) {
     return l == TDL_TRAIN_MSE ? "mse" : l == TDL_TRAIN_KLDRO ? "kl-dro" : "dfl";
@@ -20,6 +22,19 @@ tdl_status tdl_train_loss_parse(const char *name, tdl_train_loss *l) {
     else if (strcmp(name, "kl-dro") == 0) *l = TDL_TRAIN_KLDRO;
     else return tdl_error(TDL_ERR_INVALID, "unknown loss '%s' (mse, dfl or kl-dro)", name);
     return TDL_OK;
+}
+
+static const char *const wdro_names[] = {"off", "paper", "authors"};
+
+const char *tdl_train_wdro_name(tdl_train_wdro w) { return (unsigned)w < 3 ? wdro_names[w] : "?"; }
+
+tdl_status tdl_train_wdro_parse(const char *name, tdl_train_wdro *w) {
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, wdro_names[i]) == 0) {
+            *w = (tdl_train_wdro)i;
+            return TDL_OK;
+        }
+    return tdl_error(TDL_ERR_INVALID, "unknown W-DRO variant '%s' (off, paper or authors)", name);
 }
 
 static const char *const augment_names[] = {"none", "da-gauss", "da-cutout", "da-perlin"};
@@ -63,6 +78,9 @@ void tdl_train_config_default(tdl_train_config *c) {
     c->augment = TDL_AUGMENT_NONE;
     c->noise_level = TDL_TRAIN_NOISE_LEVEL;
     c->noise_seed = 1;
+    c->wdro = TDL_TRAIN_WDRO_OFF;
+    c->w_eps = TDL_TRAIN_W_EPS;
+    c->fw_iters = TDL_TRAIN_FW_ITERS;
 }
 
 tdl_status tdl_train_config_check(const tdl_train_config *c) {
@@ -86,6 +104,18 @@ tdl_status tdl_train_config_check(const tdl_train_config *c) {
         return tdl_error(TDL_ERR_INVALID, "KL-DRO radius %g is not a finite number > 0",
                          c->kl_eps);
     TDL_TRY(augment_check(c->augment, c->noise_level));
+    if ((unsigned)c->wdro > TDL_TRAIN_WDRO_AUTHORS)
+        return tdl_error(TDL_ERR_INVALID, "unknown W-DRO variant %d", (int)c->wdro);
+    if (!(isfinite(c->w_eps) && c->w_eps > 0))
+        return tdl_error(TDL_ERR_INVALID, "W-DRO budget %g is not a finite number > 0", c->w_eps);
+    if (c->fw_iters < 1)
+        return tdl_error(TDL_ERR_INVALID, "W-DRO needs at least 1 Frank-Wolfe iteration, got %d",
+                         c->fw_iters);
+    if (c->wdro != TDL_TRAIN_WDRO_OFF &&
+        (c->loss != TDL_TRAIN_DFL || c->augment != TDL_AUGMENT_NONE))
+        return tdl_error(TDL_ERR_INVALID, "W-DRO trains with the DFL loss on the training rows "
+                         "(loss %s, augmentation %s given)", tdl_train_loss_name(c->loss),
+                         tdl_train_augment_name(c->augment));
     return tdl_provision_check(&c->pp);
 }
 
@@ -181,6 +211,14 @@ tdl_status tdl_trainer_init(tdl_trainer *t, tdl_predictor *p, const tdl_train_co
         tdl_trainer_free(t);
         return tdl_error(TDL_ERR_NOMEM, "trainer buffers (batch %d)", cfg->batch);
     }
+    if (cfg->wdro != TDL_TRAIN_WDRO_OFF) { /* the attack's buffers, once */
+        tdl_status s = tdl_wdro_work_init(&t->wdro_work, &p->cfg, cfg->batch);
+        t->xadv = malloc(B * (size_t)p->cfg.T * sizeof(float));
+        if (s != TDL_OK || !t->xadv) {
+            tdl_trainer_free(t);
+            return tdl_error(TDL_ERR_NOMEM, "W-DRO buffers (batch %d)", cfg->batch);
+        }
+    }
     return TDL_OK;
 }
 
@@ -191,8 +229,11 @@ void tdl_trainer_free(tdl_trainer *t) {
     free(t->y);
     free(t->yhat);
     free(t->dy);
+    tdl_wdro_work_free(t->wdro_work);
+    free(t->xadv);
     t->cache = NULL;
-    t->x = t->y = t->yhat = t->dy = NULL;
+    t->wdro_work = NULL;
+    t->x = t->y = t->yhat = t->dy = t->xadv = NULL;
 }
 
 void tdl_trainer_reset_optimizer(tdl_trainer *t) {
@@ -236,6 +277,19 @@ tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_
     }
     tdl_predictor *p = t->pred;
     double scale = d->range.max - d->range.min, offset = d->range.min;
+    /* W-DRO: the attack's config on this data's range (no allocation) */
+    tdl_wdro_config wc;
+    if (t->cfg.wdro != TDL_TRAIN_WDRO_OFF) {
+        if (!(scale > 0.0))
+            return tdl_error(TDL_ERR_INVALID, "W-DRO's decision loss needs a training range of "
+                             "positive width (min %g, max %g)", d->range.min, d->range.max);
+        if (t->cfg.wdro == TDL_TRAIN_WDRO_AUTHORS) tdl_wdro_config_authors(&wc, scale, offset);
+        else tdl_wdro_config_default(&wc, scale, offset);
+        wc.eps = t->cfg.w_eps;
+        wc.iters = t->cfg.fw_iters;
+        wc.pp = t->cfg.pp;
+        wc.rule = t->cfg.rule;
+    }
     double sum = 0.0;
     int64_t taken = 0, skipped = 0;
     for (size_t b = 0; b < nb && pos < end; b++) {
@@ -243,7 +297,20 @@ tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_
         for (int tt = TDL_WINDOW_IN; tt < TDL_ROW_LEN && pos < end; tt++, pos++) {
             if (K > 0 && pos > 0 && pos % K == 0) tdl_trainer_reset_optimizer(t);
             tdl_windows_at(t->x, t->y, rows, (size_t)B, tt);
-            tdl_predictor_forward(p, t->cache, t->x, t->yhat, B, 1, &t->rng);
+            const float *x = t->x;
+            if (t->cfg.wdro != TDL_TRAIN_WDRO_OFF) {
+                /* the batch transformation: x0 -> the attacked windows, in
+                 * training mode, masks from the same stream before the step's */
+                tdl_status as = tdl_wdro_attack(p, t->cache, t->wdro_work, &wc, t->x, t->y,
+                                                t->xadv, B, 1, &t->rng, NULL);
+                if (as == TDL_ERR_NUMERIC) { /* a non-finite input gradient */
+                    skipped++;
+                    continue;
+                }
+                if (as != TDL_OK) return as;
+                x = t->xadv;
+            }
+            tdl_predictor_forward(p, t->cache, x, t->yhat, B, 1, &t->rng);
             double loss =
                 t->cfg.loss == TDL_TRAIN_MSE
                     ? tdl_predictor_mse_loss(t->yhat, t->y, t->dy, B)

@@ -2,7 +2,8 @@
  * the predictor's values and Adam moments plus the loop's counters, RNG
  * position and config (max_steps and adam_reset included) as metadata,
  * written atomically. Keys added later (steps, max_steps, adam_reset, kl_eps,
- * augment, noise_level, noise_seed) are optional on reading, so older
+ * augment, noise_level, noise_seed, wdro, w_eps, fw_iters) are optional on
+ * reading, so older
  * checkpoints still resume. */
 #include <errno.h>
 #include <inttypes.h>
@@ -45,6 +46,9 @@ tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
     tdl_meta_put(&m, "augment", "%s", tdl_train_augment_name(c->augment));
     tdl_meta_put(&m, "noise_level", "%.17g", c->noise_level);
     tdl_meta_put(&m, "noise_seed", "%" PRIu64, c->noise_seed);
+    tdl_meta_put(&m, "wdro", "%s", tdl_train_wdro_name(c->wdro));
+    tdl_meta_put(&m, "w_eps", "%.17g", c->w_eps);
+    tdl_meta_put(&m, "fw_iters", "%d", c->fw_iters);
     tdl_meta_put_provision(&m, c->rule, &c->pp);
     tdl_meta_put(&m, "T", "%d", pc->T);
     tdl_meta_put(&m, "H1", "%d", pc->H1);
@@ -137,6 +141,13 @@ static tdl_status read_info(const tdl_safetensors *st, const char *path, tdl_che
         TDL_TRY(meta_double(st, path, "noise_level", &c->noise_level));
     if ((s = tdl_safetensors_meta(st, "noise_seed")) != NULL)
         TDL_TRY(parse_u64(path, "noise_seed", s, &c->noise_seed));
+    /* W-DRO: optional (older checkpoints: off, 2, 15) */
+    if ((s = tdl_safetensors_meta(st, "wdro")) != NULL &&
+        tdl_train_wdro_parse(s, &c->wdro) != TDL_OK)
+        return tdl_error(TDL_ERR_FORMAT, "%s: bad wdro '%s'", path, s);
+    if (tdl_safetensors_meta(st, "w_eps")) TDL_TRY(meta_double(st, path, "w_eps", &c->w_eps));
+    TDL_TRY(meta_i64_opt(st, path, "fw_iters", 1, INT32_MAX, TDL_TRAIN_FW_ITERS, &x));
+    c->fw_iters = (int)x;
     TDL_TRY(tdl_meta_get_provision(st, path, "tdl training checkpoint", &c->rule, &c->pp));
     if (tdl_train_config_check(c) != TDL_OK)
         return tdl_error_context(TDL_ERR_FORMAT, "%s: bad training config", path);
