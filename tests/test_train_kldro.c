@@ -191,8 +191,10 @@ typedef struct {
 } kctx;
 
 static double kloss(kctx *c) {
+    double work[64];
+    TDL_ASSERT(c->B <= 32, "scratch for %d", c->B);
     return tdl_predictor_kldro_loss(c->pp, TDL_PROVISION_EXACT, c->scale, c->offset, c->eps, c->y,
-                                    c->t, c->dy, c->B, NULL);
+                                    c->t, c->dy, work, c->B, NULL);
 }
 
 static void test_predictor_loss(void) {
@@ -209,8 +211,9 @@ static void test_predictor_loss(void) {
     y[5] = -0.2f; /* relu clips: zero gradient */
     kctx c = {&pp, 30000.0, 5000.0, 0.4, y, t, scratch, B};
     double alpha;
+    double kw[2 * B];
     double F = tdl_predictor_kldro_loss(&pp, TDL_PROVISION_EXACT, c.scale, c.offset, c.eps, y, t,
-                                        dy, B, &alpha);
+                                        dy, kw, B, &alpha);
     /* the value: the dual of the DFL per-instance losses */
     double l[B], w[B];
     for (int i = 0; i < B; i++) {

@@ -62,7 +62,7 @@ void tdl_ddpm_q_sample(const tdl_ddpm_schedule *s, float *xt, const float *x0, c
 
 /* The reverse step's mean on n values (what 3D-Learning's log-ratio needs):
  * out = (xt - beta_t / sqrt(1 - abar_t) eps_hat) / sqrt(alpha_t). out may
- * equal xt. */
+ * equal xt or eps_hat. */
 void tdl_ddpm_mean(const tdl_ddpm_schedule *s, float *out, const float *xt, const float *eps_hat,
                    int t, size_t n);
 

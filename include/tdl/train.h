@@ -186,6 +186,7 @@ typedef struct tdl_trainer {
     int64_t skipped;       /* steps skipped for a non-finite loss or gradient */
     tdl_predictor_cache *cache;
     float *x, *y, *yhat, *dy; /* (B, 7), (B), (B), (B) */
+    double *kwork;            /* (2B) KL-DRO's losses and weights (kl-dro only) */
     struct tdl_wdro_work *wdro_work; /* W-DRO only: the attack's buffers */
     float *xadv;                     /* W-DRO only: (B, 7) the attacked windows */
 } tdl_trainer;

@@ -22,7 +22,7 @@ struct tdl_3dl_work {
     tdl_unet_cache **cache;  /* (ntr) grad caches of chunk images */
     int *tl;                 /* (ntr, chunk) timestep labels */
     float *xin;              /* (ntr, chunk, D) transition inputs */
-    float *eps;              /* (ntr, chunk, D) eps_theta(x_in, label) */
+    float *eps;              /* (ntr, chunk, D) eps_theta(x_in, label), then the residual */
     float *deps;             /* (chunk, D) d objective / d eps */
     double *logr;            /* (chunk * 28) log-ratio per row */
     double *g;               /* (chunk * 28) d objective / d log r per row */
@@ -119,7 +119,8 @@ void tdl_3dl_ratio_forward(tdl_ddpm *d, tdl_3dl_work *w, const tdl_3dl_plan *pla
     }
 }
 
-/* res (D) = x_out - m(x_in, eps, label) for transition j of image n. */
+/* res (D) = x_out - m(x_in, eps, label) for transition j of image n; res may
+ * equal eps (element by element). */
 void tdl_3dl_residual(const tdl_ddpm *d, const tdl_3dl_plan *plan, const tdl_3dl_z0 *z, int j,
                       int n, const float *eps, float *res) {
     const size_t D = z->D, S = (size_t)z->K + 1;
@@ -163,9 +164,9 @@ tdl_status tdl_3dl_inner_grad(tdl_ddpm *d, tdl_3dl_work *w, const tdl_3dl_plan *
         for (int j = 0; j < plan->n; j++) {
             const double s2 = 2.0 * d->sched.sigma[plan->label[j]] * d->sched.sigma[plan->label[j]];
             for (int b = 0; b < cb; b++) {
-                float *res = w->deps + (size_t)b * D; /* scratch: the residual */
-                tdl_3dl_residual(d, plan, z, j, c0 + b,
-                                 w->eps + ((size_t)j * C + (size_t)b) * D, res);
+                /* the residual replaces eps_theta in its buffer: the backward needs only it */
+                float *res = w->eps + ((size_t)j * C + (size_t)b) * D;
+                tdl_3dl_residual(d, plan, z, j, c0 + b, res, res);
                 const float *res0 = z->resid0 + ((size_t)(c0 + b) * (size_t)plan->n + (size_t)j) * D;
                 for (int r = 0; r < RW; r++) {
                     double acc = 0.0;
@@ -215,12 +216,11 @@ tdl_status tdl_3dl_inner_grad(tdl_ddpm *d, tdl_3dl_work *w, const tdl_3dl_plan *
             int any = 0;
             for (int b = 0; b < cb; b++) {
                 float *dep = w->deps + (size_t)b * D;
-                tdl_3dl_residual(d, plan, z, j, c0 + b,
-                                 w->eps + ((size_t)j * C + (size_t)b) * D, dep);
+                const float *res = w->eps + ((size_t)j * C + (size_t)b) * D;
                 for (int r = 0; r < RW; r++) {
                     double gk = w->g[b * RW + r] * k;
                     any |= gk != 0.0;
-                    for (int q = 0; q < RW; q++) dep[r * RW + q] = (float)(gk * dep[r * RW + q]);
+                    for (int q = 0; q < RW; q++) dep[r * RW + q] = (float)(gk * res[r * RW + q]);
                 }
             }
             if (!any) continue; /* every row clipped or with zero loss: no gradient */

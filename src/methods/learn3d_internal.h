@@ -11,7 +11,8 @@ void tdl_3dl_ratio_forward(tdl_ddpm *d, tdl_3dl_work *w, const tdl_3dl_plan *pla
                            const tdl_3dl_z0 *z, int c0, int cb);
 /* eps (D) of transition j, image b of the last ratio_forward chunk. */
 const float *tdl_3dl_work_eps(const tdl_3dl_work *w, int j, int b);
-/* res (D) = x_out - m(x_in, eps, label) for transition j of Z0 image n. */
+/* res (D) = x_out - m(x_in, eps, label) for transition j of Z0 image n (res
+ * may equal eps). */
 void tdl_3dl_residual(const tdl_ddpm *d, const tdl_3dl_plan *plan, const tdl_3dl_z0 *z, int j,
                       int n, const float *eps, float *res);
 /* Bytes of the work's network caches. */

@@ -211,6 +211,10 @@ tdl_status tdl_trainer_init(tdl_trainer *t, tdl_predictor *p, const tdl_train_co
         tdl_trainer_free(t);
         return tdl_error(TDL_ERR_NOMEM, "trainer buffers (batch %d)", cfg->batch);
     }
+    if (cfg->loss == TDL_TRAIN_KLDRO && !(t->kwork = malloc(2 * B * sizeof *t->kwork))) {
+        tdl_trainer_free(t);
+        return tdl_error(TDL_ERR_NOMEM, "KL-DRO buffers (batch %d)", cfg->batch);
+    }
     if (cfg->wdro != TDL_TRAIN_WDRO_OFF) { /* the attack's buffers, once */
         tdl_status s = tdl_wdro_work_init(&t->wdro_work, &p->cfg, cfg->batch);
         t->xadv = malloc(B * (size_t)p->cfg.T * sizeof(float));
@@ -229,6 +233,8 @@ void tdl_trainer_free(tdl_trainer *t) {
     free(t->y);
     free(t->yhat);
     free(t->dy);
+    free(t->kwork);
+    t->kwork = NULL;
     tdl_wdro_work_free(t->wdro_work);
     free(t->xadv);
     t->cache = NULL;
@@ -316,7 +322,7 @@ tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_
                     ? tdl_predictor_mse_loss(t->yhat, t->y, t->dy, B)
                 : t->cfg.loss == TDL_TRAIN_KLDRO
                     ? tdl_predictor_kldro_loss(&t->cfg.pp, t->cfg.rule, scale, offset,
-                                               t->cfg.kl_eps, t->yhat, t->y, t->dy, B, NULL)
+                                               t->cfg.kl_eps, t->yhat, t->y, t->dy, t->kwork, B, NULL)
                     : tdl_predictor_dfl_loss(&t->cfg.pp, t->cfg.rule, scale, offset, t->yhat,
                                              t->y, t->dy, B);
             if (!isfinite(loss)) {

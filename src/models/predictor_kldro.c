@@ -5,7 +5,6 @@
  *   F(alpha) = alpha ln mean_i exp(l_i / alpha) + alpha eps,  alpha > 0,
  * minimised per batch by a 1-D search (predictor.h). */
 #include <math.h>
-#include <stdlib.h>
 
 #include "tdl/predictor.h"
 
@@ -74,15 +73,11 @@ double tdl_kldro_dual(const double *l, int n, double eps, double *w, double *alp
 // tdl_provision_grad_i (the envelope theorem: alpha* is not differentiated)
 double tdl_predictor_kldro_loss(const tdl_provision_params *pp, tdl_provision_rule rule,
                                 double scale, double offset, double eps, const float *y,
-                                const float *t, float *dy, int B, double *alpha_out) {
-    TDL_ASSERT(pp && y && t && dy && B >= 1 && scale > 0.0 && eps > 0.0,
+                                const float *t, float *dy, double *work, int B,
+                                double *alpha_out) {
+    TDL_ASSERT(pp && y && t && dy && work && B >= 1 && scale > 0.0 && eps > 0.0,
                "predictor_kldro_loss: bad arguments");
-    double *l = malloc(2 * (size_t)B * sizeof *l);
-    if (!l) { /* no error channel here: a NaN loss, the step is skipped */
-        if (alpha_out) *alpha_out = NAN;
-        return NAN;
-    }
-    double *w = l + B;
+    double *l = work, *w = work + B; /* (B) losses, (B) tilted weights */
     for (int i = 0; i < B; i++) {
         double yn = y[i] > 0.0f ? (double)y[i] : 0.0; /* relu; NaN stays NaN below */
         if (y[i] != y[i]) yn = y[i];
@@ -97,6 +92,5 @@ double tdl_predictor_kldro_loss(const tdl_provision_params *pp, tdl_provision_ru
                     ? (float)(w[i] * tdl_provision_grad(pp, rule, yn, target, scale, offset))
                     : 0.0f;
     }
-    free(l);
     return F;
 }
