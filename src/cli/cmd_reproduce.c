@@ -220,6 +220,8 @@ static int find_cell(const rgrid *g, const char *method, int seed, double budget
     return -1;
 }
 
+static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
+
 /* Every cell of the preset for seeds 1..g->seeds, dependencies first. */
 static void build_grid(rgrid *g) {
     const rpreset *p = g->p;
@@ -298,11 +300,17 @@ static void build_grid(rgrid *g) {
             c->eval = 1;
         }
     }
-    uint64_t h = TDL_HASH_INIT;
+    /* the grid: the set of its cells (sorted IDs: the order does not matter) */
+    char(*ids)[17] = malloc((size_t)g->n * sizeof *ids);
+    TDL_ASSERT(ids, "out of memory");
     for (int i = 0; i < g->n; i++) {
         cell_hash(g, &g->cells[i]);
-        h = tdl_hash_str(h, g->cells[i].id);
+        memcpy(ids[i], g->cells[i].id, 17);
     }
+    qsort(ids, (size_t)g->n, sizeof *ids, cmp_id);
+    uint64_t h = TDL_HASH_INIT;
+    for (int i = 0; i < g->n; i++) h = tdl_hash_str(h, ids[i]);
+    free(ids);
     tdl_hash_hex(h, g->grid_id);
 }
 

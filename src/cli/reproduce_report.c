@@ -407,11 +407,13 @@ static void figures(const rgrid *g, char *status, size_t n) {
                 "plot 'fig3_objective.dat' using 2:3:xtic(1) title '3D-L (dfl)', '' using 4:5 "
                 "title '3D-L (mse)'\n", terms[t][1]);
         fprintf(f, "set output 'fig4_budget.%s'\nset style data yerrorlines\nset logscale x\n"
+                "set xrange [%g:%g]\n"
                 "set title 'Fig. 4: regret against the budget epsilon, '.sd\n"
                 "set xlabel 'epsilon'\nset ylabel 'regret'\n"
                 "plot 'fig4_budget.dat' using 1:2:3 title 'average', '' using 1:4:5 title "
-                "'maximum'\nunset logscale x\nset xlabel ''\n"
-                "set style data histogram\nunset output\n", terms[t][1]);
+                "'maximum'\nunset logscale x\nset autoscale x\nset xlabel ''\n"
+                "set style data histogram\nunset output\n", terms[t][1], g->p->budgets[0] / 1.5,
+                g->p->budgets[g->p->nbudget - 1] * 1.5);
     }
     fclose(f);
     fflush(NULL);
