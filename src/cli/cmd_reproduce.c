@@ -223,10 +223,24 @@ static int find_cell(const rgrid *g, const char *method, int seed, double budget
 static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
 
 /* Every cell of the preset for seeds 1..g->seeds, dependencies first. */
+static const char *const METHODS[] = {"dfl",      "mse",       "kl-dro",   "w-dro",
+                                      "da-gauss", "da-cutout", "da-perlin"};
+
+/* a Table I method trained at the preset's counts */
+static void add_method(rgrid *g, int cap, const char *method, int s) {
+    /* Fig. 2 compares 3D-L, KL-DRO and W-DRO with DFL */
+    int dfl = strcmp(method, "dfl") == 0, mse = strcmp(method, "mse") == 0;
+    int fig2 = dfl || strcmp(method, "kl-dro") == 0 || strcmp(method, "w-dro") == 0;
+    rcell *c = new_cell(g, cap, method, s, RK_TRAIN,
+                        dfl ? "table1 fig2 control" : mse ? "table1 fig3" : fig2 ? "table1 fig2"
+                                                                                 : "table1");
+    train_args(c, g->p, method, s);
+    c->eval = 1;
+    c->corrupt = fig2;
+}
+
 static void build_grid(rgrid *g) {
     const rpreset *p = g->p;
-    static const char *const METHODS[] = {"dfl",      "mse",       "kl-dro",   "w-dro",
-                                          "da-gauss", "da-cutout", "da-perlin"};
     int per_seed = 7 + 1 + 3 + p->nbudget + 1;
     int cap = per_seed * g->seeds;
     g->cells = calloc((size_t)cap, sizeof *g->cells);
@@ -237,20 +251,10 @@ static void build_grid(rgrid *g) {
     tdl_3dl_config_default(&lc);
     lc.s_images = p->s_images;
     int64_t per_epoch = tdl_3dl_pred_steps_per_epoch(&lc);
+    /* per seed: DFL, theta0, 3D-L and its controls first (the main claim),
+     * then the baselines, Fig. 3's and Fig. 4's runs */
     for (int s = 1; s <= g->seeds; s++) {
-        for (size_t m = 0; m < sizeof METHODS / sizeof *METHODS; m++) {
-            /* Fig. 2 compares 3D-L, KL-DRO and W-DRO with DFL */
-            int fig2 = m == 0 || strcmp(METHODS[m], "kl-dro") == 0 ||
-                       strcmp(METHODS[m], "w-dro") == 0;
-            rcell *c = new_cell(g, cap, METHODS[m], s, RK_TRAIN,
-                                m == 0   ? "table1 fig2 control"
-                                : m == 1 ? "table1 fig3"
-                                : fig2   ? "table1 fig2"
-                                         : "table1");
-            train_args(c, p, METHODS[m], s);
-            c->eval = 1;
-            c->corrupt = fig2;
-        }
+        add_method(g, cap, "dfl", s);
         rcell *d = new_cell(g, cap, "ddpm", s, RK_DDPM, "theta0");
         add_words(d, "diffusion train --train {train} --preset");
         add_arg(d, "%s", p->diff_preset);
@@ -262,8 +266,7 @@ static void build_grid(rgrid *g) {
         add_arg(d, "--checkpoint-every");
         add_arg(d, "%d", p->diff_ckpt_every);
         d->est = p->est_diff;
-        int idfl = find_cell(g, "dfl", s, 0), imse = find_cell(g, "mse", s, 0);
-        int iddpm = g->n - 1;
+        int idfl = find_cell(g, "dfl", s, 0), iddpm = g->n - 1;
         /* 3D-L at epsilon 0.03: Table I, Fig. 2, Fig. 3's dfl side, Fig. 4's middle */
         rcell *c = new_cell(g, cap, "3dl", s, RK_3DL, "table1 fig2 fig3 fig4 control");
         l3_args(c, p, s, 0.03, "dfl", 1);
@@ -287,6 +290,10 @@ static void build_grid(rgrid *g) {
         l3_args(c, p, s, 0.03, "dfl", 0);
         c->ndeps = 2, c->deps[0] = idfl, c->deps[1] = iddpm;
         c->eval = 1;
+        /* the baselines, then the rest of Figs. 3 and 4 */
+        for (size_t m = 1; m < sizeof METHODS / sizeof *METHODS; m++)
+            add_method(g, cap, METHODS[m], s);
+        int imse = find_cell(g, "mse", s, 0);
         c = new_cell(g, cap, "3dl-mse", s, RK_3DL, "fig3");
         l3_args(c, p, s, 0.03, "mse", 1);
         c->ndeps = 2, c->deps[0] = imse, c->deps[1] = iddpm;
