@@ -115,8 +115,8 @@ fi
 
 # a rerun trains nothing
 cat "$TMP"/b/cells/*/commands.txt | wc -l >"$TMP/n1"
-expect "rerun" 0 "28 cells (28 cached, 0 to run)" "" -- --threads 2 reproduce --data synth --seeds 2 \
-    -o "$TMP/b"
+expect "rerun" 0 "28 cells (28 cached, 0 to run)" "" -- --threads 2 reproduce --data synth \
+    --seeds 2 -o "$TMP/b"
 cat "$TMP"/b/cells/*/commands.txt | wc -l | cmp -s - "$TMP/n1"; check "rerun: no command ran" $?
 
 # another grid's OUT: refused, then --force
@@ -149,7 +149,8 @@ st=$?
 sleep 1 # the children die with it (PR_SET_PDEATHSIG)
 [ ! -f "$TMP/k/cells/$L3/result.json" ]; check "the killed 3D-L cell has no result" $?
 done_before=$(ls "$TMP"/k/cells/*/result.json 2>/dev/null | wc -l)
-expect "rerun after the kill" 0 "14 cells ($done_before cached, $((14 - done_before)) to run)" "" -- \
+todo=$((14 - done_before))
+expect "rerun after the kill" 0 "14 cells ($done_before cached, $todo to run)" "" -- \
     --threads 2 reproduce --data synth -o "$TMP/k"
 grep -q -- "--method 3dl --resume" "$TMP/k/cells/$L3/commands.txt"; check "the 3D-L cell resumed" $?
 python3 - "$TMP/k/results.json" "$TMP/b/results.json" <<'EOF'
