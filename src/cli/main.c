@@ -23,6 +23,8 @@ static const char main_usage[] =
     "  eval       a trained predictor's MSE and regret on test workloads\n"
     "  info       the build, its BLAS kernels, threads and CPU\n"
     "  inspect    validate a .safetensors model file and list its tensors\n"
+    "  reproduce  the paper's experiments (Table I, Figs. 2-4, controls) over seeds,\n"
+    "             as one resumable grid with a report and figures\n"
     "  synth      write a synthetic token workload series (fitted profiles)\n"
     "  train      train the workload predictor (MSE or decision-focused)\n"
     "\n"
@@ -48,6 +50,7 @@ static const tdl_command commands[] = {
     {"info", tdl_cmd_info},
     {"inspect", tdl_cmd_inspect},
     {"synth", tdl_cmd_synth},
+    {"reproduce", tdl_cmd_reproduce},
     {"train", tdl_cmd_train},
     {"diffusion", tdl_cmd_diffusion},
 };
