@@ -59,6 +59,17 @@ cut -d' ' -f1 "$TMP/l1" | sort >"$TMP/i1"
 cut -d' ' -f1 "$TMP/l4" | sort >"$TMP/i4"
 [ -z "$(comm -12 "$TMP/i1" "$TMP/i4")" ]; check "another preset: no cell in common" $?
 [ "$(cut -d' ' -f1 "$TMP/l3" | sort -u | wc -l)" -eq 28 ]; check "IDs distinct" $?
+# another tdl binary (a rebuild with other code: here the same one with a
+# byte appended) gives every cell a new ID, but the same grid (no --force)
+cp "$TDL" "$TMP/tdl-rebuilt" && printf 'x' >>"$TMP/tdl-rebuilt"
+"$TMP/tdl-rebuilt" reproduce --list --data synth -o "$TMP/b" 2>/dev/null | grep -v '^#' |
+    awk '{print $1, $3, $4}' >"$TMP/l5"
+cut -d' ' -f1 "$TMP/l5" | sort >"$TMP/i5"
+[ "$(wc -l <"$TMP/i5")" -eq 14 ] && [ -z "$(comm -12 "$TMP/i1" "$TMP/i5")" ]
+check "another tdl binary: no cell in common" $?
+[ "$("$TDL" reproduce --list --data synth -o "$TMP/b" 2>/dev/null | sed -n 's/^# grid \([0-9a-f]*\).*/\1/p')" = \
+    "$("$TMP/tdl-rebuilt" reproduce --list --data synth -o "$TMP/b" 2>/dev/null | sed -n 's/^# grid \([0-9a-f]*\).*/\1/p')" ]
+check "another tdl binary: the same grid" $?
 ids --data "$D" -o "$TMP/d" >"$TMP/d1"
 echo 5 >>"$D/24V.csv" # a test set changes: every evaluated cell, not the diffusion model
 ids --data "$D" -o "$TMP/d" >"$TMP/d2"

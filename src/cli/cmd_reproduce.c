@@ -185,10 +185,19 @@ static void l3_args(rcell *c, const rpreset *p, int seed, double budget, const c
 
 /* The settings string a cell's ID hashes: the command template, the
  * training source and test sets with their checksums, the dependencies'
- * IDs, what is evaluated, and the tdl version. */
-static void cell_hash(rgrid *g, rcell *c) {
+ * IDs, what is evaluated, the tdl version and, for the ID (build != 0), the
+ * checksum of the tdl binary itself: a rebuilt tdl whose code changed gets
+ * new cells (a version string is not bumped for every fix, and cached
+ * results of other code would be silently wrong). The settings alone
+ * (build = 0, with the dependencies' settings hashes) name the grid, so that
+ * a rebuild reruns the cells in the same OUT without --force. */
+static uint64_t cell_settings(const rgrid *g, const rcell *c, int build) {
     uint64_t h = TDL_HASH_INIT;
     h = tdl_hash_str(h, "tdl-reproduce-cell 1\n" "version " TDL_VERSION "\n");
+    if (build) {
+        h = tdl_hash_str(h, "binary ");
+        h = tdl_hash_str(h, g->build);
+    }
     for (int i = 0; i < c->nargs; i++) {
         h = tdl_hash_str(h, c->args[i]);
         h = tdl_hash_bytes(h, "\x1f", 1);
@@ -197,7 +206,8 @@ static void cell_hash(rgrid *g, rcell *c) {
     snprintf(line, sizeof line, "\ntrain %s\n", g->set_hash[0]);
     h = tdl_hash_str(h, line);
     for (int d = 0; d < c->ndeps; d++) {
-        snprintf(line, sizeof line, "dep%d %s\n", d, g->cells[c->deps[d]].id);
+        const rcell *dep = &g->cells[c->deps[d]];
+        snprintf(line, sizeof line, "dep%d %s\n", d, build ? dep->id : dep->sid);
         h = tdl_hash_str(h, line);
     }
     if (c->eval) {
@@ -209,7 +219,12 @@ static void cell_hash(rgrid *g, rcell *c) {
             snprintf(line, sizeof line, "\ncorrupt %s seed %d", R_CORRUPT[k], c->seed);
             h = tdl_hash_str(h, line);
         }
-    tdl_hash_hex(h, c->id);
+    return h;
+}
+
+static void cell_hash(rgrid *g, rcell *c) {
+    tdl_hash_hex(cell_settings(g, c, 1), c->id);
+    tdl_hash_hex(cell_settings(g, c, 0), c->sid);
 }
 
 static int find_cell(const rgrid *g, const char *method, int seed, double budget) {
@@ -312,7 +327,7 @@ static void build_grid(rgrid *g) {
     TDL_ASSERT(ids, "out of memory");
     for (int i = 0; i < g->n; i++) {
         cell_hash(g, &g->cells[i]);
-        memcpy(ids[i], g->cells[i].id, 17);
+        memcpy(ids[i], g->cells[i].sid, 17);
     }
     qsort(ids, (size_t)g->n, sizeof *ids, cmp_id);
     uint64_t h = TDL_HASH_INIT;
@@ -665,6 +680,10 @@ int tdl_cmd_reproduce(int argc, char **argv) {
     if (sl <= 0) return tdl_cli_fail("cannot find the tdl binary (/proc/self/exe)", "Linux only");
     self[sl] = '\0';
     g->self = self;
+    uint64_t bh;
+    if (tdl_hash_file(self, &bh) != TDL_OK)
+        return tdl_cli_fail(tdl_last_error(), "the tdl binary must be readable");
+    tdl_hash_hex(bh, g->build);
     size_t used = 0;
     for (int i = 0; i < argc && used + 2 < sizeof g->command; i++)
         used += (size_t)snprintf(g->command + used, sizeof g->command - used, "%s%s",

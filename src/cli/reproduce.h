@@ -91,7 +91,8 @@ typedef struct rcell {
     char argbuf[1024];           /* storage for formatted arguments */
     size_t argused;
     double est;                  /* estimated seconds (the ETA's weights) */
-    char id[17];                 /* hash of the settings */
+    char id[17];                 /* hash of the settings and the tdl binary */
+    char sid[17];                /* hash of the settings alone (the grid's ID) */
     /* state of this invocation */
     rstate state;
     double seconds;              /* wall time when run here */
@@ -112,6 +113,7 @@ typedef struct rgrid {
     char command[2048];          /* the reproduce command as given */
     double wall;                 /* this invocation's wall time */
     const char *self;            /* the tdl binary to run */
+    char build[17];              /* FNV-1a of that binary's bytes */
 } rgrid;
 
 /* reproduce_cell.c */
