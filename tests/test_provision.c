@@ -327,6 +327,44 @@ static void test_regret(const tdl_provision_params *p) {
               "regret of a perfect forecast is 0");
 }
 
+/* Workloads far above a_max: the served fraction t = u / w is tiny, and
+ * log(A t + 1) rounds A t + 1 to 1 (s = 0) once A t < 2^-53, so the oracle's
+ * utility vanished and its loss turned positive (`tdl decide --forecast 0
+ * --actual 1e50` gave regret -0.42). s uses log1p: utility -> A u / (B ln(A+1))
+ * as w grows, and the regret stays >= 0 up to the largest doubles. */
+static void test_huge_workloads(const tdl_provision_params *p) {
+    const double ys[] = {1e7, 1e12, 1e17, 1e20, 1e50, 1e100, 1e200, 1e300, 1.7e308};
+    const double fs[] = {0.0, 200.0, 1e4, 4e5, 1e9};
+    double worst = INFINITY;
+    int bad = 0;
+    for (size_t i = 0; i < sizeof ys / sizeof *ys; i++) {
+        double lo = tdl_provision_loss(p, tdl_provision_oracle(p, TDL_PROVISION_EXACT, ys[i]), ys[i]);
+        if (!(isfinite(lo) && lo < 0.0)) {
+            bad++;
+            printf("FAIL oracle loss at y = %g is %.17g, want finite < 0\n", ys[i], lo);
+        }
+        for (size_t j = 0; j < sizeof fs / sizeof *fs; j++) {
+            double reg = tdl_provision_regret(p, TDL_PROVISION_EXACT, fs[j], ys[i]);
+            if (reg < worst) worst = reg;
+            if (!(isfinite(reg) && reg >= 0.0)) {
+                bad++;
+                printf("FAIL regret(forecast %g, actual %g) = %.17g\n", fs[j], ys[i], reg);
+            }
+        }
+    }
+    /* the limit: a_max served of an unbounded workload, utility A u / (B ln(A + 1)) */
+    double want = -p->eta * p->A * 1.0 / (p->B * log1p(p->A)) +
+                  (1.0 - p->eta) * p->P_act / p->a_min * 1.0;
+    double got = tdl_provision_loss(p, p->a_max, 1e300);
+    printf("%s regret >= 0 for workloads up to 1.7e308: smallest %.3g; L(a_max, 1e300) = %.17g "
+           "(limit %.17g)\n", bad ? "FAIL" : "ok  ", worst, got, want);
+    tdl_test_record(bad == 0);
+    TDL_CHECK(fabs(got - want) <= 1e-12 * fabs(want), "L(a_max, 1e300) = %.17g, want %.17g", got,
+              want);
+    TDL_CHECK(tdl_provision_regret(p, TDL_PROVISION_EXACT, 0.0, 1e50) > 0.4,
+              "regret(0, 1e50) = %.17g", tdl_provision_regret(p, TDL_PROVISION_EXACT, 0.0, 1e50));
+}
+
 /* Hand example, G = 2 groups of N = 2; the expected values come from an
  * independent double-precision implementation (Python, math module). */
 static void test_normalised(const tdl_provision_params *p) {
@@ -415,6 +453,7 @@ int main(void) {
     test_derivative_fd(&p, TDL_PROVISION_AUTHORS);
     test_kinks(&p);
     test_regret(&p);
+    test_huge_workloads(&p);
     test_normalised(&p);
     test_validation();
     return tdl_test_done("test_provision");

@@ -12,6 +12,11 @@
  *     cost(u, w)    = c_act min(u, w) + c_idle max(u - w, 0),     c = P / a_min
  *     L(x, y)       = (1 - eta) cost(n(x), n(y)) - eta utility(n(x), n(y))
  *
+ * (computed as log1p(A t) / (B log1p(A)): for y far above a_max, t = u / v
+ * is tiny and A t + 1 would round to 1, losing the utility's limit
+ * A u / (B ln(A + 1)); with log1p the regret of the EXACT rule is >= 0 for
+ * every finite workload, up to the 1e-8 caveat below.)
+ *
  * L is a loss (negative net utility). Setting dL/du = 0 on the branch u < w
  * gives u = r w with
  *

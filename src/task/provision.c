@@ -69,7 +69,7 @@ static double rate_act(const tdl_provision_params *p) { return p->P_act / p->a_m
 static double rate_idle(const tdl_provision_params *p) { return p->P_idle / p->a_min; }
 
 double tdl_provision_ratio(const tdl_provision_params *p) {
-    return p->eta / ((1.0 - p->eta) * rate_act(p) * p->B * log(p->A + 1.0)) - 1.0 / p->A;
+    return p->eta / ((1.0 - p->eta) * rate_act(p) * p->B * log1p(p->A)) - 1.0 / p->A;
 }
 
 double tdl_provision_norm(const tdl_provision_params *p, double z) {
@@ -77,13 +77,16 @@ double tdl_provision_norm(const tdl_provision_params *p, double z) {
     return u > 0.0 ? u : 0.0;
 }
 
+/* log1p, not log(A t + 1): for a workload far above a_max the served
+ * fraction t is tiny and A t + 1 rounds to 1, which zeroed the utility
+ * v s(t) (its limit is A u / (B ln(A + 1))) and made regrets negative. */
 double tdl_provision_quality(const tdl_provision_params *p, double t) {
-    return log(p->A * t + 1.0) / (p->B * log(p->A + 1.0));
+    return log1p(p->A * t) / (p->B * log1p(p->A));
 }
 
 /* s'(t) = A / ((A t + 1) B ln(A + 1)). */
 static double quality_slope(const tdl_provision_params *p, double t) {
-    return p->A / ((p->A * t + 1.0) * p->B * log(p->A + 1.0));
+    return p->A / ((p->A * t + 1.0) * p->B * log1p(p->A));
 }
 
 double tdl_provision_utility(const tdl_provision_params *p, double u, double w) {
