@@ -5,8 +5,10 @@
 # --corrupt the clean numbers, the table and JSON name the corruption) and
 # `tdl data corrupt` (length, header, seeds, --normalised, tokens inside the
 # range for gauss); bad kinds and levels exit 2 with `tdl: error:`. The part
-# on 23D24D (Fig. 2's set) skips when TDL_DATA_DIR has no data.
+# on 23D24D (Fig. 2's set), `cli_corrupt.sh TDL azure` (CTest cli_corrupt_azure),
+# reports a skip when TDL_DATA_DIR has no data.
 TDL="$1"
+CLI_PART="${2:-}"
 DATA="${TDL_DATA_DIR:-$(dirname "$0")/../../shared/data/azure}"
 . "$(dirname "$0")/cli_lib.sh"
 cli_init cli_corrupt
@@ -16,6 +18,25 @@ TE=synth:code:1:2800
 M="$TMP/m.safetensors"
 "$TDL" --threads 2 train --method mse --train $TR --epochs 1 --lr 1e-3 -o "$M" 2>/dev/null >/dev/null
 check "a small model" $?
+
+if cli_part azure; then
+    if [ -r "$DATA/23D24D.csv" ]; then
+        n=$(($(wc -l <"$DATA/23D24D.csv") - 1))
+        expect "23D24D cutout:0.005" 0 "" "$n values" -- data corrupt "$DATA/23D24D.csv" --kind cutout --level 0.005 --normalised -o "$TMP/d.csv"
+        [ "$(wc -l <"$TMP/d.csv")" -eq $((n + 1)) ]; check "23D24D: $n values + header" $?
+        # zeros: the cut values (binomial, 5 sigma) plus the series' own minima
+        "$TDL" data corrupt "$DATA/23D24D.csv" --kind cutout --level 0 --normalised -o "$TMP/d0.csv" >/dev/null
+        z0=$(awk 'NR > 1 && $1 == 0' "$TMP/d0.csv" | wc -l); z=$(awk 'NR > 1 && $1 == 0' "$TMP/d.csv" | wc -l)
+        awk -v z="$z" -v z0="$z0" -v n="$n" 'BEGIN { m = n * 0.005; s = sqrt(n * 0.005 * 0.995); exit !(z - z0 > m - 5 * s && z - z0 <= m + 5 * s + z0) }'
+        check "23D24D: $z zeros ($z0 before), about 0.5% of $n" $?
+        for kind in cutout:0.005 perlin:0.05 gauss:0.1; do
+            expect "23D24D eval --corrupt $kind" 0 "" "CORRUPTED: $kind" -- eval --model "$M" --train $TR --test "$DATA/23D24D.csv" --corrupt $kind
+        done
+    else
+        skip "23D24D (Fig. 2's set): the Azure data is absent ($DATA); set TDL_DATA_DIR"
+    fi
+    cli_done cli_corrupt_azure
+fi
 
 # ---- usage errors: exit 2, `tdl: error:` ----
 expect "eval help names --corrupt" 0 "" "--corrupt K:L" -- eval --help
@@ -96,20 +117,5 @@ check "normalised cutout:0.5: values in [0, 1], about half 0" $?
 # eval on the written file with Cutout at 0.005 runs (the file is a valid source)
 expect "written file is a test source" 0 "" "^average" -- eval --model "$M" --train $TR --test "$TMP/g1.csv"
 
-if [ -r "$DATA/23D24D.csv" ]; then
-    n=$(($(wc -l <"$DATA/23D24D.csv") - 1))
-    expect "23D24D cutout:0.005" 0 "" "$n values" -- data corrupt "$DATA/23D24D.csv" --kind cutout --level 0.005 --normalised -o "$TMP/d.csv"
-    [ "$(wc -l <"$TMP/d.csv")" -eq $((n + 1)) ]; check "23D24D: $n values + header" $?
-    # zeros: the cut values (binomial, 5 sigma) plus the series' own minima
-    "$TDL" data corrupt "$DATA/23D24D.csv" --kind cutout --level 0 --normalised -o "$TMP/d0.csv" >/dev/null
-    z0=$(awk 'NR > 1 && $1 == 0' "$TMP/d0.csv" | wc -l); z=$(awk 'NR > 1 && $1 == 0' "$TMP/d.csv" | wc -l)
-    awk -v z="$z" -v z0="$z0" -v n="$n" 'BEGIN { m = n * 0.005; s = sqrt(n * 0.005 * 0.995); exit !(z - z0 > m - 5 * s && z - z0 <= m + 5 * s + z0) }'
-    check "23D24D: $z zeros ($z0 before), about 0.5% of $n" $?
-    for kind in cutout:0.005 perlin:0.05 gauss:0.1; do
-        expect "23D24D eval --corrupt $kind" 0 "" "CORRUPTED: $kind" -- eval --model "$M" --train $TR --test "$DATA/23D24D.csv" --corrupt $kind
-    done
-else
-    echo "SKIP 23D24D (Fig. 2's set): the Azure data is absent ($DATA); set TDL_DATA_DIR"
-fi
 
 cli_done cli_corrupt

@@ -1,11 +1,27 @@
 #!/bin/sh
 # cli_data_info.sh TDL: `tdl data info`: the 23D-vs-23V numbers of the Azure
-# README through the command line (skipped when TDL_DATA_DIR has no data),
+# README through the command line (`cli_data_info.sh TDL azure`, CTest
+# cli_data_info_azure, which reports a skip when TDL_DATA_DIR has no data),
 # small series written here, and bad input (missing file, bad values, usage).
 TDL="$1"
+CLI_PART="${2:-}"
 DATA="${TDL_DATA_DIR:-$(dirname "$0")/../../shared/data/azure}"
 . "$(dirname "$0")/cli_lib.sh"
 cli_init cli_data_info
+
+if cli_part azure; then
+    if [ -r "$DATA/23D.csv" ] && [ -r "$DATA/23V.csv" ]; then
+        expect "23D vs 23V" 0 "" "23D.csv  *22368  *798 .*  233  0.1457$" -- \
+            data info "$DATA/23D.csv" --against "$DATA/23V.csv"
+        expect "23V period 701" 0 "" "23V.csv  *21030  *751 .*  701  0.0000$" -- \
+            data info "$DATA/23V.csv" --against "$DATA/23V.csv"
+        expect "24D24V json" 0 "" '"w1": 0.0685' -- \
+            data info --json "$DATA/24D24V.csv" --against "$DATA/23V.csv"
+    else
+        skip "23D vs 23V: the Azure data is absent ($DATA); set TDL_DATA_DIR"
+    fi
+    cli_done cli_data_info_azure
+fi
 
 
 # a series of 60 values repeating with period 3 (1 2 3 ...), and a shifted copy
@@ -37,15 +53,5 @@ printf 'ContextTokens\n5\nabc\n' >"$TMP/bad.csv"
 expect "bad value" 1 "tdl: error: .*bad.csv:3" "" -- data info "$TMP/bad.csv"
 expect "missing column" 1 "tdl: error: " "" -- data info --column Nope "$TMP/a.csv"
 
-if [ -r "$DATA/23D.csv" ] && [ -r "$DATA/23V.csv" ]; then
-    expect "23D vs 23V" 0 "" "23D.csv  *22368  *798 .*  233  0.1457$" -- \
-        data info "$DATA/23D.csv" --against "$DATA/23V.csv"
-    expect "23V period 701" 0 "" "23V.csv  *21030  *751 .*  701  0.0000$" -- \
-        data info "$DATA/23V.csv" --against "$DATA/23V.csv"
-    expect "24D24V json" 0 "" '"w1": 0.0685' -- \
-        data info --json "$DATA/24D24V.csv" --against "$DATA/23V.csv"
-else
-    echo "SKIP 23D vs 23V: the Azure data is absent ($DATA); set TDL_DATA_DIR"
-fi
 
 cli_done cli_data_info

@@ -4,9 +4,21 @@
 # both scales, the splits, the JSON (parsed when jq or python3 is at hand,
 # and its numbers read back), and bad input (usage errors exit 2, bad files 1).
 TDL="$1"
+CLI_PART="${2:-}"
 DATA="${TDL_DATA_DIR:-$(dirname "$0")/../../shared/data/azure}"
 . "$(dirname "$0")/cli_lib.sh"
 cli_init cli_diffusion_quality
+
+if cli_part azure; then
+    if [ -r "$DATA/23D.csv" ] && [ -r "$DATA/23V.csv" ]; then
+        # the normalised W1 of the Azure README: 23D vs 23V, 0.1457
+        expect "23D vs 23V, own range" 0 "" "^W1 of the values  *0.1457$" -- \
+            diffusion quality --real "$DATA/23V.csv" --generated "$DATA/23D.csv" --scale own-range
+    else
+        skip "23D vs 23V: the Azure data is absent ($DATA); set TDL_DATA_DIR"
+    fi
+    cli_done cli_diffusion_quality_azure
+fi
 
 # real: 280 token values 1000 + 7 ((i * 37) mod 101); gen: the same values
 # normalised by the real range (min 1000, max 1700), as `tdl diffusion sample`
@@ -61,7 +73,7 @@ elif command -v python3 >/dev/null 2>&1; then
     python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert abs(d["w1"] - 0.25) < 1e-4 and len(d["real"]["acf"]) == 28 and len(d["generated"]["histogram"]) == 20' "$TMP/out"
     check "json parses (python3): w1, 28 lags, 20 bins" $?
 else
-    echo "SKIP json parse: neither jq nor python3"
+    skip "json parse: neither jq nor python3"
 fi
 near "json w1" "$(json_num w1)" 0.25 1e-6
 near "json mean_diff" "$(json_num mean_diff)" 0.25 1e-6
@@ -98,12 +110,5 @@ expect "too short" 1 "tdl: error: the generated series has 28 values; quality ne
 expect "bad synth" 1 "tdl: error: real series synth:bogus.*tdl synth --list" "" -- \
     diffusion quality --real synth:bogus --generated "$TMP/gen.csv"
 
-if [ -r "$DATA/23D.csv" ] && [ -r "$DATA/23V.csv" ]; then
-    # the normalised W1 of the Azure README: 23D vs 23V, 0.1457
-    expect "23D vs 23V, own range" 0 "" "^W1 of the values  *0.1457$" -- \
-        diffusion quality --real "$DATA/23V.csv" --generated "$DATA/23D.csv" --scale own-range
-else
-    echo "SKIP 23D vs 23V: the Azure data is absent ($DATA); set TDL_DATA_DIR"
-fi
 
 cli_done cli_diffusion_quality

@@ -4,7 +4,13 @@
 #       runs "$TDL" ARGS, checks the exit status and greps stderr and stdout
 #       (basic regular expressions); prints ok/FAIL with the output on failure
 #   check NAME STATUS   records a shell condition's result (0 = ok)
-#   cli_done NAME       prints "NAME: N passed, N failed"; status 1 on failure
+#   skip WHY            records a part that cannot run here ("SKIP WHY")
+#   cli_done NAME       prints "NAME: N passed, N failed[, N skipped]" and exits:
+#                       1 on a failure, 77 (CTest's SKIP_RETURN_CODE) when a part
+#                       was skipped and nothing failed, else 0
+#   cli_part NAME       1 when the script was started as part NAME (its second
+#                       argument, e.g. `cli_corrupt.sh TDL azure`: CTest's
+#                       cli_corrupt_azure runs only the part that needs the data)
 # TMP is a private directory removed at exit.
 
 cli_init() {
@@ -13,6 +19,7 @@ cli_init() {
     trap 'chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
     pass=0
     fail=0
+    skipped=0
 }
 
 expect() {
@@ -36,9 +43,21 @@ check() {
     else fail=$((fail + 1)); echo "FAIL $1"; fi
 }
 
+skip() {
+    skipped=$((skipped + 1)); echo "SKIP $1"
+}
+
+cli_part() {
+    [ "${CLI_PART:-}" = "$1" ]
+}
+
 cli_done() {
-    echo "$1: $pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
+    if [ "$skipped" -gt 0 ]; then echo "$1: $pass passed, $fail failed, $skipped skipped"
+    else echo "$1: $pass passed, $fail failed"; fi
+    [ "$fail" -eq 0 ] || exit 1
+    [ "$skipped" -eq 0 ] || exit 77
+    [ $((pass + fail)) -gt 0 ] || exit 1
+    exit 0
 }
 
 # kill_after_checkpoint LABEL OUT ARGS...: run "$TDL" --threads 2 ARGS -o OUT

@@ -1,15 +1,32 @@
 #!/bin/sh
 # cli_slots.sh TDL: `tdl data slots`: help, usage errors (exit 2), a small
 # log, every malformed file of tests/data/bad (exit 1 with FILE:LINE: in the
-# message), the atomic output, and the Azure raw traces (skipped when absent).
+# message), the atomic output, and the Azure raw traces (`cli_slots.sh TDL
+# azure`, CTest cli_slots_azure, which reports a skip when they are absent).
 # Once `tdl data info` exists, the series files of tests/data/bad are checked
 # through it the same way.
 TDL="$1"
+CLI_PART="${2:-}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 DATA="$HERE/data"
 AZURE="${TDL_DATA_DIR:-$HERE/../../shared/data/azure}"
 . "$(dirname "$0")/cli_lib.sh"
 cli_init cli_slots
+
+if cli_part azure; then
+    if [ -f "$AZURE/raw/AzureLLMInferenceTrace_conv.csv" ]; then
+        expect "azure conv" 0 "" "19366 requests -> 701 slots of 5 s from 2023-11-16T18:15:45Z to 2023-11-16T19:14:10Z (0 empty), 22361870 context tokens" -- data slots "$AZURE/raw/AzureLLMInferenceTrace_conv.csv" -o "$TMP/conv.csv"
+        expect "azure code" 0 "" "8819 requests -> 688 slots of 5 s .* (455 empty), 18059974 context tokens" -- data slots "$AZURE/raw/AzureLLMInferenceTrace_code.csv" -o "$TMP/code.csv"
+        # The authors' 23V.csv starts with our 701 slots (it repeats them 30 times).
+        tail -n +2 "$AZURE/23V.csv" | head -n 701 | cut -d, -f2 >"$TMP/v.txt"
+        if tail -n +2 "$TMP/conv.csv" | cut -d, -f2 | cmp -s - "$TMP/v.txt"; then
+            pass=$((pass + 1)); echo "ok   conv 5 s slots = first 701 rows of 23V.csv"
+        else fail=$((fail + 1)); echo "FAIL conv 5 s slots differ from 23V.csv"; fi
+    else
+        skip "Azure raw traces: $AZURE/raw not found (set TDL_DATA_DIR)"
+    fi
+    cli_done cli_slots_azure
+fi
 
 
 expect "data help" 0 "" "usage: tdl data" -- data --help
@@ -54,16 +71,5 @@ done <"$DATA/bad/expected.txt"
 [ "$has_info" -eq 1 ] || echo "note: no 'tdl data info' in this build: series files checked by test_csv only"
 [ ! -e "$TMP/bad.csv" ] && { pass=$((pass + 1)); echo "ok   no output from failed runs"; } || { fail=$((fail + 1)); echo "FAIL output written by a failed run"; }
 
-if [ -f "$AZURE/raw/AzureLLMInferenceTrace_conv.csv" ]; then
-    expect "azure conv" 0 "" "19366 requests -> 701 slots of 5 s from 2023-11-16T18:15:45Z to 2023-11-16T19:14:10Z (0 empty), 22361870 context tokens" -- data slots "$AZURE/raw/AzureLLMInferenceTrace_conv.csv" -o "$TMP/conv.csv"
-    expect "azure code" 0 "" "8819 requests -> 688 slots of 5 s .* (455 empty), 18059974 context tokens" -- data slots "$AZURE/raw/AzureLLMInferenceTrace_code.csv" -o "$TMP/code.csv"
-    # The authors' 23V.csv starts with our 701 slots (it repeats them 30 times).
-    tail -n +2 "$AZURE/23V.csv" | head -n 701 | cut -d, -f2 >"$TMP/v.txt"
-    if tail -n +2 "$TMP/conv.csv" | cut -d, -f2 | cmp -s - "$TMP/v.txt"; then
-        pass=$((pass + 1)); echo "ok   conv 5 s slots = first 701 rows of 23V.csv"
-    else fail=$((fail + 1)); echo "FAIL conv 5 s slots differ from 23V.csv"; fi
-else
-    echo "SKIP Azure raw traces: $AZURE/raw not found (set TDL_DATA_DIR)"
-fi
 
 cli_done cli_slots

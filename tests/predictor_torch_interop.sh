@@ -5,11 +5,11 @@
 #                 loads it into the torch DeepLSTM; the predictions agree.
 #   torch -> tdl: tools/export_predictor.py writes a torch-initialised model;
 #                 tdl loads it; its prediction equals torch's on that file.
-# Agreement: relative 1e-5. Skips (passes) when /usr/bin/python3 has no torch.
+# Agreement: relative 1e-5. Reports a skip (exit 77) when /usr/bin/python3 has no torch.
 BIN="$1"; SRC="$2"
 PY=/usr/bin/python3
 if ! "$PY" -c 'import torch' 2>/dev/null; then
-    echo "SKIP predictor_torch_interop: $PY cannot import torch"; exit 0
+    echo "SKIP predictor_torch_interop: $PY cannot import torch"; exit 77  # CTest: skipped
 fi
 TMP="${TMPDIR:-/tmp}/tdl_interop.$$"; mkdir -p "$TMP"; trap 'rm -rf "$TMP"' EXIT
 fail=0

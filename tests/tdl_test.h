@@ -8,13 +8,20 @@
  *   of a scalar loss computed in double.
  * - tdl_test_fixture opens tests/fixtures/NAME.safetensors (made by
  *   tools/gen_fixtures.py with PyTorch); tdl_test_tensor copies one tensor out.
- * - tdl_test_done() prints "NAME: N checks, M failed" and returns the exit code:
- *   a failing test exits non-zero.
+ * - tdl_test_skip(fmt, ...) records a part that could not run (missing data);
+ *   tdl_test_part(argc, argv, "azure") says whether this run is the part
+ *   registered as NAME_azure (the parts that need ../shared/data/azure run
+ *   as their own CTest test, so that the rest never reports a skip).
+ * - tdl_test_done() prints "NAME: N checks, M failed[, K skipped]" and returns
+ *   the exit code: 1 when a check failed (or none ran), TDL_TEST_SKIP (77,
+ *   CTest's SKIP_RETURN_CODE for every test) when something was skipped and
+ *   nothing failed, else 0. A test never passes silently over a skip.
  */
 #ifndef TDL_TEST_H
 #define TDL_TEST_H
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +32,10 @@
 
 static int tdl_test_checks;
 static int tdl_test_failures;
+static int tdl_test_skips;
+
+/* The exit code CTest reads as "skipped" (SKIP_RETURN_CODE in CMakeLists.txt). */
+#define TDL_TEST_SKIP 77
 
 #define TDL_CHECK(cond, ...)                                                   \
     do {                                                                       \
@@ -171,10 +182,35 @@ static inline float *tdl_test_tensor(const tdl_safetensors *st, const char *name
     return p;
 }
 
+/* A part of the test that cannot run here (printed as "SKIP <why>"). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static inline void tdl_test_skip(const char *fmt, ...) {
+    va_list ap;
+    fputs("SKIP ", stdout);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+    tdl_test_skips++;
+}
+
+/* 1 when the test was started as its part `name` (argv[1] == name). */
+static inline int tdl_test_part(int argc, char **argv, const char *name) {
+    return argc > 1 && strcmp(argv[1], name) == 0;
+}
+
 /* Print the summary line and return the process exit code. */
 static inline int tdl_test_done(const char *name) {
-    printf("%s: %d checks, %d failed\n", name, tdl_test_checks, tdl_test_failures);
-    return tdl_test_failures == 0 && tdl_test_checks > 0 ? 0 : 1;
+    if (tdl_test_skips)
+        printf("%s: %d checks, %d failed, %d skipped\n", name, tdl_test_checks,
+               tdl_test_failures, tdl_test_skips);
+    else
+        printf("%s: %d checks, %d failed\n", name, tdl_test_checks, tdl_test_failures);
+    if (tdl_test_failures) return 1;
+    if (tdl_test_skips) return TDL_TEST_SKIP;
+    return tdl_test_checks > 0 ? 0 : 1;
 }
 
 #endif /* TDL_TEST_H */

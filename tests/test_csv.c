@@ -262,7 +262,7 @@ static void test_azure(void) {
     snprintf(path, sizeof path, "%s/23V.csv", base);
     FILE *probe = fopen(path, "rb");
     if (!probe) {
-        printf("SKIP Azure series: %s not found (set TDL_DATA_DIR to the azure folder)\n", path);
+        tdl_test_skip("Azure series: %s not found (set TDL_DATA_DIR to the azure folder)", path);
         return;
     }
     fclose(probe);
@@ -295,12 +295,16 @@ static void test_azure(void) {
     tdl_series_free(&s);
 }
 
-int main(void) {
+/* `test_csv azure` (CTest test_csv_azure): only the part that needs the data. */
+int main(int argc, char **argv) {
+    if (tdl_test_part(argc, argv, "azure")) {
+        test_azure();
+        return tdl_test_done("test_csv azure");
+    }
     test_scanner_lines();
     test_numbers();
     test_good_files();
     test_bad_files();
     test_blocks();
-    test_azure();
     return tdl_test_done("test_csv");
 }

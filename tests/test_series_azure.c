@@ -53,8 +53,8 @@ int main(void) {
     snprintf(probe, sizeof probe, "%s/23V.csv", dir);
     FILE *f = fopen(probe, "r");
     if (!f) {
-        printf("SKIP test_series_azure: the Azure data is absent (%s); set TDL_DATA_DIR\n", dir);
-        return 0;
+        tdl_test_skip("test_series_azure: the Azure data is absent (%s); set TDL_DATA_DIR", dir);
+        return tdl_test_done("test_series_azure");
     }
     fclose(f);
 

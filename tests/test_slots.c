@@ -244,8 +244,8 @@ static void test_azure_raw(void) {
         snprintf(ref, sizeof ref, "%s/%s", base, sets[i].ref);
         FILE *probe = fopen(raw, "rb");
         if (!probe) {
-            printf("SKIP Azure raw trace: %s not found (set TDL_DATA_DIR to the azure folder)\n",
-                   raw);
+            tdl_test_skip("Azure raw trace: %s not found (set TDL_DATA_DIR to the azure folder)",
+                          raw);
             return;
         }
         fclose(probe);
@@ -299,11 +299,15 @@ static void test_azure_raw(void) {
     }
 }
 
-int main(void) {
+/* `test_slots azure` (CTest test_slots_azure): only the part that needs the data. */
+int main(int argc, char **argv) {
+    if (tdl_test_part(argc, argv, "azure")) {
+        test_azure_raw();
+        return tdl_test_done("test_slots azure");
+    }
     test_time_parse();
     test_small_log();
     test_bad_logs();
     test_write();
-    test_azure_raw();
     return tdl_test_done("test_slots");
 }

@@ -161,8 +161,8 @@ static void test_targets_vs_data(void) {
         size_t n = 0;
         double *v = read_tokens(path, &n);
         if (!v) {
-            printf("SKIP targets of %s: %s not readable (%s); the Azure data is absent\n",
-                   tdl_synth_profile_at(i)->name, path, strerror(errno));
+            tdl_test_skip("targets of %s: %s not readable (%s); the Azure data is absent",
+                          tdl_synth_profile_at(i)->name, path, strerror(errno));
             continue;
         }
         TDL_CHECK(n >= t->n, "%s: %zu values, want at least %zu", path, n, t->n);
@@ -260,13 +260,17 @@ static void test_moments_closed_form(void) {
     tdl_test_record(worst < 1e-12);
 }
 
-int main(void) {
+/* `test_synth azure` (CTest test_synth_azure): only the part that needs the data. */
+int main(int argc, char **argv) {
+    if (tdl_test_part(argc, argv, "azure")) {
+        test_targets_vs_data();
+        return tdl_test_done("test_synth azure");
+    }
     test_determinism();
     test_refusals();
     test_sample_stats();
     test_moments_closed_form();
     test_fit_vs_targets();
-    test_targets_vs_data();
     test_profiles_long_run();
     return tdl_test_done("test_synth");
 }
