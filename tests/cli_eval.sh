@@ -76,4 +76,16 @@ expect "bad seed (negative)" 2 "tdl: error: --seed '-1'" "" -- eval --model "$M"
 expect "seed without --dropout-eval" 2 "tdl: error: --seed needs --dropout-eval" "" -- eval --model "$M" --train $TR --test $TR --seed 2
 expect "seed without value" 2 "needs a value" "" -- eval --model "$M" --train $TR --test $TR --dropout-eval --seed
 
+# a model whose weights are not finite: refused at load, naming the tensor
+# (it evaluated to a plausible regret with MSE nan), and by train --init (it
+# skipped every step); inspect --stats still shows it
+poison "$TMP/m.safetensors" "$TMP/nan.safetensors" '\000\000\300\177'
+poison "$TMP/m.safetensors" "$TMP/inf.safetensors" '\000\000\200\377'
+expect "NaN weight refused" 1 "tdl: error: .*tensor 'lstm1.weight_ih_l0' holds 1 value that is not finite (nan at index 0)" "" -- eval --model "$TMP/nan.safetensors" --train $TR --test $TR
+expect "-inf weight refused" 1 "tensor 'lstm1.weight_ih_l0' .*(-inf at index 0)" "" -- eval --model "$TMP/inf.safetensors" --train $TR --test $TR --json
+[ ! -s "$TMP/out" ]; check "no JSON from a refused model" $?
+expect "train --init of a NaN model refused" 1 "tdl: error: .*tensor 'lstm1.weight_ih_l0' .*not finite" "" -- --threads 2 train --method mse --train $TR --epochs 1 --init "$TMP/nan.safetensors" -o "$TMP/n2.safetensors"
+[ ! -e "$TMP/n2.safetensors" ]; check "no model from a refused --init" $?
+expect "inspect shows the NaN" 0 "" "lstm1.weight_ih_l0 .* 1 non-finite" -- inspect --stats "$TMP/nan.safetensors"
+
 cli_done cli_eval

@@ -11,6 +11,9 @@
 #   cli_part NAME       1 when the script was started as part NAME (its second
 #                       argument, e.g. `cli_corrupt.sh TDL azure`: CTest's
 #                       cli_corrupt_azure runs only the part that needs the data)
+#   poison IN OUT BYTES copies the safetensors file IN to OUT with the first
+#                       4 bytes of its data (the first tensor's first float)
+#                       replaced by BYTES (printf escapes: '\000\000\300\177' is NaN)
 # TMP is a private directory removed at exit.
 
 cli_init() {
@@ -76,4 +79,10 @@ kill_after_checkpoint() {
     st=$?
     [ "$st" -eq 137 ]; check "$label killed by SIGKILL (status $st)" $?
     [ ! -f "$out" ]; check "the killed $label wrote no model" $?
+}
+
+poison() {
+    n=$(od -An -tu8 -N8 "$1" | tr -d ' ')
+    cp "$1" "$2"
+    printf "$3" | dd of="$2" bs=1 seek=$((8 + n)) conv=notrunc 2>/dev/null
 }

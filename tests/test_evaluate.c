@@ -135,6 +135,34 @@ int main(void) {
     print_result("dropout p = 0", &d0);
     TDL_CHECK(same_result(&d0, &inf), "p = 0 equals inference");
 
+    /* A forecast that is not finite is an error, not a 0 through relu with a
+     * plausible regret: NaN from a NaN bias, -inf from a huge negative one
+     * (relu(-inf) would have been 0 as well). */
+    pred.cfg.dropout = 0.3f;
+    float *fc2b = tdl_params_data(&pred.params, "fc2.bias");
+    const float keep = fc2b[0], bad[2] = {NAN, -INFINITY};
+    for (int k = 0; k < 2; k++) {
+        tdl_eval_result r;
+        fc2b[0] = bad[k];
+        tdl_status st = tdl_evaluate(&pred, rows, NROWS, range, &pp, rule, 64, &r);
+        printf("     forecast %g: %s: %s\n", (double)bad[k], tdl_status_name(st), tdl_last_error());
+        TDL_CHECK(st == TDL_ERR_NUMERIC && strstr(tdl_last_error(), "forecast") &&
+                      strstr(tdl_last_error(), "not finite"),
+                  "a %g forecast gave %s (regret %g)", (double)bad[k], tdl_status_name(st),
+                  r.regret_pooled);
+    }
+    fc2b[0] = keep;
+
+    /* A training range of zero width (a constant training series) cannot map
+     * forecasts to tokens: refused, not a regret of 0. */
+    tdl_eval_result rz;
+    tdl_range flat = {5000.0, 5000.0};
+    tdl_status sz = tdl_evaluate(&pred, rows, NROWS, flat, &pp, rule, 64, &rz);
+    printf("     flat training range: %s: %s\n", tdl_status_name(sz), tdl_last_error());
+    TDL_CHECK(sz == TDL_ERR_INVALID && strstr(tdl_last_error(), "range"),
+              "a zero-width training range gave %s (regret %g)", tdl_status_name(sz),
+              rz.regret_pooled);
+
     free(rows);
     tdl_predictor_free(&pred);
     return tdl_test_done("test_evaluate");

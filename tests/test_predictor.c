@@ -34,6 +34,7 @@
 #include "tdl/adam.h"
 #include "tdl/predictor.h"
 #include "tdl/safetensors.h"
+#include "tdl/train.h"
 #include "tdl_test.h"
 
 #define OUT_ATOL 1e-7
@@ -585,6 +586,42 @@ static void files(void) {
     TDL_CHECK(tdl_params_save(&p.params, path, meta, 5, 0) == TDL_OK, "save");
     TDL_CHECK(tdl_predictor_load(&q, path) == TDL_ERR_FORMAT, "bad metadata refused");
     message_has("bad metadata", "metadata H1 = 'big' is not a valid value");
+    /* weights that are not finite: refused at load, naming the tensor */
+    const struct { const char *name; size_t at; float v; const char *shown; } nf[] = {
+        {"norm2.bias", 5, NAN, "nan"}, {"fc1.weight", 0, INFINITY, "inf"},
+        {"lstm1.weight_hh_l0", 777, -INFINITY, "-inf"}};
+    for (size_t k = 0; k < sizeof nf / sizeof *nf; k++) {
+        float *w = tdl_params_data(&p.params, nf[k].name), keep = w[nf[k].at];
+        w[nf[k].at] = nf[k].v;
+        TDL_CHECK(tdl_predictor_save(&p, path) == TDL_OK, "save: %s", tdl_last_error());
+        w[nf[k].at] = keep;
+        s = tdl_predictor_load(&q, path);
+        printf("     %s[%zu] = %s: %s: %s\n", nf[k].name, nf[k].at, nf[k].shown,
+               tdl_status_name(s), tdl_last_error());
+        TDL_CHECK(s == TDL_ERR_NUMERIC, "%s[%zu] = %s loaded (%s)", nf[k].name, nf[k].at,
+                  nf[k].shown, tdl_status_name(s));
+        char want[128];
+        snprintf(want, sizeof want, "tensor '%s'", nf[k].name);
+        message_has("non-finite weight names the tensor", want);
+        snprintf(want, sizeof want, "%s at index %zu", nf[k].shown, nf[k].at);
+        message_has("non-finite weight names the value and index", want);
+        message_has("non-finite weight names the file", path);
+        TDL_CHECK(q.params.mem == NULL, "a refused model leaves the predictor empty");
+    }
+    /* a trainer refuses a predictor whose weights are not finite */
+    tdl_trainer tr;
+    tdl_train_config tc;
+    tdl_train_config_default(&tc);
+    float *b2 = tdl_params_data(&p.params, "fc2.bias"), keep2 = b2[0];
+    b2[0] = NAN;
+    memset(&tr, 0, sizeof tr);
+    s = tdl_trainer_init(&tr, &p, &tc);
+    printf("     trainer on a NaN weight: %s: %s\n", tdl_status_name(s), tdl_last_error());
+    TDL_CHECK(s == TDL_ERR_NUMERIC, "trainer_init accepted a NaN weight (%s)",
+              tdl_status_name(s));
+    message_has("trainer names the tensor", "tensor 'fc2.bias'");
+    tdl_trainer_free(&tr);
+    b2[0] = keep2;
     remove(path);
     TDL_CHECK(tdl_predictor_load(&q, path) == TDL_ERR_IO, "missing file: %s", tdl_last_error());
     free(bytes);

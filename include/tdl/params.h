@@ -86,11 +86,18 @@ void tdl_params_free(tdl_params *p);
 tdl_status tdl_params_save(const tdl_params *p, const char *path, const char *const *meta,
                            int n_meta, int optimizer);
 
+/* TDL_OK when every value is finite, else TDL_ERR_NUMERIC naming the first
+ * tensor that holds a NaN or an infinity (its first such value and index). */
+tdl_status tdl_params_check_finite(const tdl_params *p);
+
 /* Load values (and moments with optimizer != 0) from an opened file: every
  * tensor of the table must be present with its exact shape, and the file
  * must hold no other tensors (TDL_ERR_SHAPE names the first mismatch). A file
  * without "tdl_format" (e.g. a PyTorch export) is accepted; one with a
- * version other than TDL_FORMAT_VERSION is refused (TDL_ERR_UNSUPPORTED). */
+ * version other than TDL_FORMAT_VERSION is refused (TDL_ERR_UNSUPPORTED).
+ * A tensor (or moment) holding a NaN or an infinity is refused
+ * (TDL_ERR_NUMERIC, naming it): such a model gives no usable forecast and
+ * makes every training step skip. */
 tdl_status tdl_params_load_from(tdl_params *p, const tdl_safetensors *st, int optimizer);
 
 /* Read path and load it as above; messages start with the path. */

@@ -66,6 +66,14 @@ typedef struct tdl_range {
  * TDL_ERR_NUMERIC. */
 tdl_status tdl_series_range(const tdl_series *s, tdl_range *r);
 
+/* TDL_OK when r can map normalised values to tokens and back: min and max
+ * finite, max > min, and max - min finite. Otherwise TDL_ERR_INVALID with a
+ * message that starts with `what` (e.g. "the training series") and says
+ * which: a constant series (every value equal) has a range of zero width,
+ * so a model trained or evaluated on it would see only zeros and every
+ * forecast would map to the same token count. */
+tdl_status tdl_range_check(tdl_range r, const char *what);
+
 /* out[i] = (v[i] - r.min) / (r.max - r.min), i < n; all zeros when
  * r.max == r.min (a constant series, spec section 2). Values outside r map
  * outside [0, 1]: nothing is clipped (the physical protocol needs that).

@@ -194,7 +194,8 @@ typedef struct tdl_trainer {
     float *xadv;                     /* W-DRO only: (B, 7) the attacked windows */
 } tdl_trainer;
 
-/* Set up a fresh trainer for predictor p (already initialised or loaded). */
+/* Set up a fresh trainer for predictor p (already initialised or loaded).
+ * TDL_ERR_NUMERIC when a weight of p is NaN or infinite (naming the tensor). */
 tdl_status tdl_trainer_init(tdl_trainer *t, tdl_predictor *p, const tdl_train_config *cfg);
 /* NULL-safe; does not free the predictor. */
 void tdl_trainer_free(tdl_trainer *t);

@@ -1,6 +1,7 @@
 /* params.c: the parameter table and its safetensors save/load. */
 #include "tdl/params.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,26 @@ tdl_status tdl_params_save(const tdl_params *p, const char *path, const char *co
     return s;
 }
 
+/* TDL_ERR_NUMERIC naming `name` and the first value of x (n) that is not
+ * finite, with the count of such values. */
+static tdl_status check_finite(const char *name, const float *x, size_t n) {
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]) && bad++ == 0) first = i;
+    if (!bad) return TDL_OK;
+    return tdl_error(TDL_ERR_NUMERIC, "tensor '%s' holds %zu value%s that %s not finite (%g at "
+                     "index %zu): the run that wrote it diverged, or the file is corrupt",
+                     name, bad, bad == 1 ? "" : "s", bad == 1 ? "is" : "are", (double)x[first],
+                     first);
+}
+
+tdl_status tdl_params_check_finite(const tdl_params *p) {
+    TDL_ASSERT(p->mem, "tdl_params_check_finite before tdl_params_alloc");
+    for (int i = 0; i < p->count; i++)
+        TDL_TRY(check_finite(p->items[i].name, p->param + p->items[i].offset, p->items[i].numel));
+    return TDL_OK;
+}
+
 tdl_status tdl_params_load_from(tdl_params *p, const tdl_safetensors *st, int optimizer) {
     TDL_ASSERT(p->mem, "tdl_params_load before tdl_params_alloc");
     const char *format = tdl_safetensors_meta(st, "tdl_format");
@@ -172,12 +193,14 @@ tdl_status tdl_params_load_from(tdl_params *p, const tdl_safetensors *st, int op
     for (int i = 0; i < p->count; i++) {
         const tdl_param *t = &p->items[i];
         TDL_TRY(tdl_safetensors_get(st, t->name, p->param + t->offset, t->ndim, t->shape));
+        TDL_TRY(check_finite(t->name, p->param + t->offset, t->numel));
         if (!optimizer) continue;
         for (int k = 0; k < 2; k++) {
             char name[TDL_PARAM_NAME_MAX + 8];
             snprintf(name, sizeof name, "%s%s", moment_prefix[k], t->name);
-            TDL_TRY(tdl_safetensors_get(st, name, (k == 0 ? p->m : p->v) + t->offset, t->ndim,
-                                        t->shape));
+            float *dst = (k == 0 ? p->m : p->v) + t->offset;
+            TDL_TRY(tdl_safetensors_get(st, name, dst, t->ndim, t->shape));
+            TDL_TRY(check_finite(name, dst, t->numel));
         }
     }
     if (st->count != expected) {

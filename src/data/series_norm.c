@@ -20,6 +20,20 @@ tdl_status tdl_series_range(const tdl_series *s, tdl_range *r) {
     return TDL_OK;
 }
 
+tdl_status tdl_range_check(tdl_range r, const char *what) {
+    if (!isfinite(r.min) || !isfinite(r.max))
+        return tdl_error(TDL_ERR_INVALID, "%s has the range %g .. %g, not finite", what, r.min,
+                         r.max);
+    if (!(r.max > r.min))
+        return tdl_error(TDL_ERR_INVALID, "%s is constant (every value %g): its min-max range "
+                         "has zero width, so it cannot be normalised (it needs at least two "
+                         "distinct values)", what, r.min);
+    if (!isfinite(r.max - r.min))
+        return tdl_error(TDL_ERR_INVALID, "%s spans %g .. %g, a width beyond the largest "
+                         "double", what, r.min, r.max);
+    return TDL_OK;
+}
+
 void tdl_normalize(double *out, const double *v, size_t n, tdl_range r) {
     double span = r.max - r.min;
     if (span == 0.0) {

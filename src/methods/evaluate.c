@@ -83,6 +83,7 @@ tdl_status tdl_evaluate_opts(tdl_predictor *p, const float *rows, size_t R,
     memset(out, 0, sizeof *out);
     if (R == 0) return tdl_error(TDL_ERR_INVALID, "no test rows");
     if (batch < 1) return tdl_error(TDL_ERR_INVALID, "batch %d < 1", batch);
+    TDL_TRY(tdl_range_check(train_range, "the training series"));
     TDL_ASSERT(p->cfg.T == TDL_WINDOW_IN, "predictor T=%d, windows have %d inputs", p->cfg.T,
                TDL_WINDOW_IN);
     const int S = TDL_WINDOWS_PER_ROW;
@@ -120,6 +121,13 @@ tdl_status tdl_evaluate_opts(tdl_predictor *p, const float *rows, size_t R,
             }
             tdl_predictor_forward(p, cache, x, o, (int)m, drop, drop ? &rng : NULL); // o (m)
             for (size_t i = 0; i < m; i++) {
+                /* relu would turn NaN and -inf into 0 and a plausible regret */
+                if (!isfinite(o[i])) {
+                    s = tdl_error(TDL_ERR_NUMERIC, "the predictor's forecast for test row %zu, "
+                                  "step %d is %g, not finite (weights that are not finite, or that "
+                                  "overflow on this input)", r0 + i, t, (double)o[i]);
+                    goto done;
+                }
                 size_t r = r0 + i, idx;
                 double d = (double)o[i] - (double)y[i];
                 se += d * d;

@@ -196,6 +196,9 @@ tdl_status tdl_3dl_row_losses(tdl_predictor *p, const float *images, int N, size
             double acc = 0.0;
             for (size_t k = 0; k < W; k++) {
                 size_t i = r * W + k;
+                if (!isfinite(yh[i]) && s == TDL_OK) /* relu would make NaN a 0 */
+                    s = tdl_error(TDL_ERR_NUMERIC, "the predictor's forecast for generated row "
+                                  "%zu, window %zu is %g, not finite", r0 + r, k, (double)yh[i]);
                 if (objective == TDL_TRAIN_MSE) {
                     double e = (double)yh[i] - (double)y[i];
                     acc += e * e;

@@ -199,6 +199,10 @@ void tdl_train_data_free(tdl_train_data *d) {
 tdl_status tdl_trainer_init(tdl_trainer *t, tdl_predictor *p, const tdl_train_config *cfg) {
     memset(t, 0, sizeof *t);
     TDL_TRY(tdl_train_config_check(cfg));
+    /* a NaN or infinite weight makes every step's loss non-finite, so every
+     * step would be skipped without a word */
+    tdl_status fs = tdl_params_check_finite(&p->params);
+    if (fs != TDL_OK) return tdl_error_context(fs, "the predictor to train");
     t->cfg = *cfg;
     t->pred = p;
     tdl_adam_init(&t->adam, cfg->lr);
