@@ -248,6 +248,42 @@ static void test_blocks(void) {
     tdl_test_record(bad == 0);
 }
 
+/* A record longer than TDL_CSV_MAX_RECORD is refused at its line, without
+ * reading it whole (a 100 MB line took 300 MB); one just under the limit
+ * reads (a padded number). */
+static void test_long_record(void) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/tdl_test_csv_long_%ld.csv",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+    const size_t sizes[2] = {TDL_CSV_MAX_RECORD - 16, (size_t)TDL_CSV_MAX_RECORD * 3};
+    for (int k = 0; k < 2; k++) {
+        FILE *f = fopen(path, "wb");
+        TDL_CHECK(f != NULL, "cannot write %s", path);
+        if (!f) return;
+        fputs("ContextTokens,Note\n5,a\n7,", f);
+        for (size_t i = 0; i < sizes[k]; i++) fputc('x', f);
+        fputs("\n9,b\n", f);
+        fclose(f);
+        tdl_series s;
+        tdl_csv_info info;
+        tdl_status st = tdl_csv_read_series(path, NULL, &s, &info);
+        printf("     a record of %zu bytes: %s %s\n", sizes[k] + 2, tdl_status_name(st),
+               st == TDL_OK ? "" : tdl_last_error());
+        if (k == 0) {
+            TDL_CHECK(st == TDL_OK && s.n == 3 && s.v[1] == 7, "a record under the limit: %s",
+                      tdl_last_error());
+        } else {
+            char want[300];
+            snprintf(want, sizeof want, "%s:3: a record longer than", path);
+            TDL_CHECK(st == TDL_ERR_FORMAT && strstr(tdl_last_error(), want),
+                      "a record of %zu bytes: %s (%s)", sizes[k], tdl_status_name(st),
+                      tdl_last_error());
+        }
+        if (st == TDL_OK) tdl_series_free(&s);
+    }
+    remove(path);
+}
+
 /* --- the Azure series ---------------------------------------------------- */
 
 static void test_azure(void) {
@@ -306,5 +342,6 @@ int main(int argc, char **argv) {
     test_good_files();
     test_bad_files();
     test_blocks();
+    test_long_record();
     return tdl_test_done("test_csv");
 }

@@ -228,6 +228,40 @@ static void test_stats(void) {
     tdl_series_free(&s);
     tdl_series e = {NULL, 0};
     TDL_CHECK(tdl_series_stats_compute(&e, &st) == TDL_ERR_INVALID, "empty stats accepted");
+
+    /* values near the largest double: the sum and the squared deviations
+     * overflowed (mean and std printed as nan); scaled by a power of two they
+     * stay exact: 1e308 and 1.5e308 alternating, mean 1.25e308, std 0.25e308 */
+    tdl_series big = make(120);
+    for (int i = 0; i < 120; i++) big.v[i] = i % 2 ? 1.5e308 : 1e308;
+    tdl_status sb = tdl_series_stats_compute(&big, &st);
+    printf("     1e308/1.5e308: %s mean %.17g std %.17g\n", tdl_status_name(sb), st.mean, st.std);
+    TDL_CHECK(sb == TDL_OK && fabs(st.mean / 1.25e308 - 1) < 1e-15 &&
+                  fabs(st.std / 0.25e308 - 1) < 1e-12,
+              "huge values: %s mean %g std %g", tdl_status_name(sb), st.mean, st.std);
+    TDL_CHECK(tdl_series_acf(acf, &big, 3) == TDL_OK && fabs(acf[0] + 119.0 / 120) < 1e-12 &&
+                  fabs(acf[1] - 118.0 / 120) < 1e-12,
+              "huge values: acf %g %g", acf[0], acf[1]);
+    /* and their small counterparts keep the same bits as before the scaling */
+    for (int i = 0; i < 120; i++) big.v[i] = i % 2 ? 3.0 : 2.0;
+    TDL_CHECK(tdl_series_stats_compute(&big, &st) == TDL_OK && st.mean == 2.5 && st.std == 0.5,
+              "small values: mean %.17g std %.17g", st.mean, st.std);
+    /* a spread no double holds (signed values): refused, not inf */
+    for (int i = 0; i < 120; i++) big.v[i] = i % 2 ? 1.7e308 : -1.7e308;
+    sb = tdl_series_stats_compute(&big, &st);
+    printf("     +-1.7e308: %s: %s\n", tdl_status_name(sb), tdl_last_error());
+    TDL_CHECK(sb == TDL_OK ? isfinite(st.mean) && isfinite(st.std) : sb == TDL_ERR_NUMERIC,
+              "+-1.7e308: %s mean %g std %g", tdl_status_name(sb), st.mean, st.std);
+    tdl_series_free(&big);
+
+    /* ranges: a constant series cannot be normalised */
+    tdl_range flat = {7.0, 7.0}, ok = {1.0, 2.0}, wide = {-1.7e308, 1.7e308}, nan_r = {NAN, 1.0};
+    TDL_CHECK(tdl_range_check(ok, "x") == TDL_OK, "a range of width 1");
+    TDL_CHECK(tdl_range_check(flat, "the training series") == TDL_ERR_INVALID &&
+                  strstr(tdl_last_error(), "the training series is constant (every value 7)"),
+              "flat range: %s", tdl_last_error());
+    TDL_CHECK(tdl_range_check(wide, "x") == TDL_ERR_INVALID, "a width beyond DBL_MAX");
+    TDL_CHECK(tdl_range_check(nan_r, "x") == TDL_ERR_INVALID, "a NaN end");
 }
 
 /* The smallest p < n with v[i] == v[i+p] for all i and 2p <= n, by brute force. */

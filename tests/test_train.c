@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tdl/diffusion_train.h"
 #include "tdl/train.h"
 #include "tdl/wdro.h"
 #include "tdl_test.h"
@@ -77,6 +78,45 @@ static void test_defaults_and_data(void) {
     for (size_t i = 0; i < 27; i++) shortser.v[i] = (double)i;
     TDL_CHECK(tdl_train_data_prepare(&d, &shortser) == TDL_ERR_INVALID, "27 values refused");
     tdl_series_free(&shortser);
+
+    /* a constant series (all zero, or every value equal) has no range to
+     * normalise by: refused with a message saying so (the DFL loss asserted
+     * scale > 0 and aborted) */
+    const double consts[2] = {0.0, 5000.0};
+    for (int k = 0; k < 2; k++) {
+        tdl_series flat;
+        tdl_series_alloc(&flat, 2800);
+        for (size_t i = 0; i < flat.n; i++) flat.v[i] = consts[k];
+        tdl_status st = tdl_train_data_prepare(&d, &flat);
+        printf("     constant %g: %s: %s\n", consts[k], tdl_status_name(st), tdl_last_error());
+        TDL_CHECK(st == TDL_ERR_INVALID && strstr(tdl_last_error(), "constant") &&
+                      strstr(tdl_last_error(), "training series"),
+                  "constant series %g: %s", consts[k], tdl_status_name(st));
+        if (st == TDL_OK) tdl_train_data_free(&d);
+        tdl_diffusion_data dd;
+        st = tdl_diffusion_data_prepare(&dd, &flat);
+        TDL_CHECK(st == TDL_ERR_INVALID, "diffusion data from a constant series: %s",
+                  tdl_status_name(st));
+        if (st == TDL_OK) tdl_diffusion_data_free(&dd);
+        tdl_series_free(&flat);
+    }
+
+    /* targets at or below a_min (tokens): counted, so the caller can warn
+     * that DFL has no gradient there */
+    TDL_CHECK(tdl_train_data_prepare(&d, &s) == TDL_OK, "prepare");
+    size_t all = d.R * TDL_WINDOWS_PER_ROW;
+    TDL_CHECK(tdl_train_data_targets_above(&d, r.min - 1.0) == all,
+              "every target above min - 1: %zu of %zu", tdl_train_data_targets_above(&d, r.min - 1),
+              all);
+    TDL_CHECK(tdl_train_data_targets_above(&d, r.max) == 0, "no target above the max");
+    size_t brute = 0;
+    double mid = 0.5 * (r.min + r.max);
+    for (size_t row = 0; row < d.R; row++)
+        for (int t = TDL_WINDOW_IN; t < TDL_ROW_LEN; t++)
+            brute += (double)d.rows[row * TDL_ROW_LEN + t] * (r.max - r.min) + r.min > mid;
+    TDL_CHECK(tdl_train_data_targets_above(&d, mid) == brute, "targets above the midpoint: %zu, "
+              "want %zu", tdl_train_data_targets_above(&d, mid), brute);
+    tdl_train_data_free(&d);
     tdl_series_free(&s);
 }
 

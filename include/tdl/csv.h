@@ -13,6 +13,10 @@
  * Line numbers: 1-based physical lines, counting LF, CRLF and a bare CR each
  * as one line end; a record's line is the line where it starts (so a record
  * whose quoted field spans lines 3-4 is "line 3" and the next one "line 5").
+ *
+ * A record (its bytes from its first to its last, quoted newlines included)
+ * longer than TDL_CSV_MAX_RECORD is refused at its line (TDL_ERR_FORMAT)
+ * before more of it is read, so memory stays bounded on hostile input.
  */
 #ifndef TDL_CSV_H
 #define TDL_CSV_H
@@ -26,6 +30,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The longest record the scanner reads, in bytes (1 MiB: a workload row is
+ * tens of bytes, a request-log row a few hundred). */
+#define TDL_CSV_MAX_RECORD (1 << 20)
 
 /* One record as handed to a tdl_csv_record_fn. Field i is field[i], len[i]
  * bytes, followed by a NUL (a field may itself contain NUL bytes). Quotes are
@@ -49,7 +57,7 @@ typedef tdl_status (*tdl_csv_record_fn)(const tdl_csv_record *rec, void *ctx, in
 tdl_status tdl_csv_scan_buffer(const void *data, size_t len, const char *name,
                                tdl_csv_record_fn fn, void *ctx);
 
-/* Scan a file in blocks (any size; memory is bounded by the longest record). */
+/* Scan a file in blocks (any size; memory is bounded by TDL_CSV_MAX_RECORD). */
 tdl_status tdl_csv_scan_file(const char *path, tdl_csv_record_fn fn, void *ctx);
 
 /* Strict number syntax for CSV cells: optional spaces/tabs, an optional '+'

@@ -46,7 +46,9 @@ tdl_status tdl_eval_protocol_parse(const char *name, tdl_eval_protocol *p);
 
 /* The normalised test rows of a raw test series. is_train != 0: raw is the
  * training series itself (its test split is used). *rows (R, 28) is
- * allocated (free()); fails when there is no full row of 28. */
+ * allocated (free()); fails when there is no full row of 28, and
+ * (TDL_ERR_INVALID) when a series normalised by its own range (the training
+ * series, or a test series under the authors' protocol) is constant. */
 tdl_status tdl_eval_rows(float **rows, size_t *R, const tdl_series *raw, int is_train,
                          tdl_range train_range, tdl_eval_protocol protocol);
 
@@ -94,7 +96,10 @@ enum { TDL_EVAL_CHUNK = 256 }; /* rows per predictor pass */
 /* Evaluate p on rows (R, 28) (normalised as tdl_eval_rows made them).
  * train_range maps forecasts and targets to tokens under the authors'
  * protocol; under the physical protocol it is also the range the rows were
- * normalised with, so the same mapping gives the true tokens. */
+ * normalised with, so the same mapping gives the true tokens. Fails
+ * (TDL_ERR_INVALID) for a train_range of zero width (tdl_range_check) and
+ * (TDL_ERR_NUMERIC) when a forecast is not finite: relu would make NaN or
+ * -inf a 0 and the regret plausible. */
 tdl_status tdl_evaluate(tdl_predictor *p, const float *rows, size_t R, tdl_range train_range,
                         const tdl_provision_params *pp, tdl_provision_rule rule, int batch,
                         tdl_eval_result *out);

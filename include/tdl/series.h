@@ -131,7 +131,10 @@ typedef struct tdl_series_stats {
     double std; /* population standard deviation (divides by n) */
 } tdl_series_stats;
 
-/* n >= 1 and finite values, else TDL_ERR_INVALID / TDL_ERR_NUMERIC. */
+/* n >= 1 and finite values, else TDL_ERR_INVALID / TDL_ERR_NUMERIC. Values
+ * beyond 2^500 are summed scaled by a power of two (exact), so the mean and
+ * spread of values near the largest double come out right; a result that
+ * still overflows is TDL_ERR_NUMERIC, never an inf or nan. */
 tdl_status tdl_series_stats_compute(const tdl_series *s, tdl_series_stats *st);
 
 /* Sample autocorrelation at lags 1..L: acf[k-1] = sum_{i<n-k} (v[i]-m)(v[i+k]-m)

@@ -158,9 +158,18 @@ typedef struct tdl_train_data {
     tdl_range range;  /* the series' own range (tokens) */
 } tdl_train_data;
 
-/* Own min-max, rows of 28, first 70% (tdl_rows_split). Fails when the series
- * has fewer than 28 values or no training row. */
+/* Own min-max, rows of 28, first 70% (tdl_rows_split). Fails
+ * (TDL_ERR_INVALID) when the series has fewer than 28 values, no training
+ * row, or is constant (tdl_range_check: a range of zero width normalises
+ * every value to 0 and leaves the decision loss no scale). */
 tdl_status tdl_train_data_prepare(tdl_train_data *d, const tdl_series *raw);
+
+/* How many training targets (the values x[t], t = 7..27, of every training
+ * row, in tokens through d->range) lie above `tokens`. With a_min: 0 means
+ * the decision loss is flat on all of them (a capacity at a_min is optimal
+ * whatever the forecast, so DFL's gradient is 0 and training does nothing);
+ * the CLI warns. */
+size_t tdl_train_data_targets_above(const tdl_train_data *d, double tokens);
 void tdl_train_data_free(tdl_train_data *d);
 
 /* Data augmentation as a transformation of the data, so that the loop is

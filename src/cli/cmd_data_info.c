@@ -3,6 +3,7 @@
  * training series. */
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,11 +99,14 @@ static void print_table(const info_row *rows, size_t k, const char *against) {
            "mean", "std", "period", against ? "  W1" : "");
     for (size_t i = 0; i < k; i++) {
         const info_row *r = &rows[i];
-        char period[32] = "-", w1[32] = "";
+        char period[32] = "-", w1[32] = "", mean[32], std[32];
         if (r->period) snprintf(period, sizeof period, "%zu", r->period);
         if (against) snprintf(w1, sizeof w1, "  %.4f", r->w1);
-        printf("%-*s %8zu %7zu %12.10g %12.10g %12.2f %12.2f %7s%s\n", w, r->path, r->n,
-               tdl_rows_count(r->n), r->st.min, r->st.max, r->st.mean, r->st.std, period, w1);
+        /* 2 decimals, or 10 digits for values %.2f would print in full */
+        snprintf(mean, sizeof mean, fabs(r->st.mean) < 1e15 ? "%.2f" : "%.10g", r->st.mean);
+        snprintf(std, sizeof std, r->st.std < 1e15 ? "%.2f" : "%.10g", r->st.std);
+        printf("%-*s %8zu %7zu %12.10g %12.10g %12s %12s %7s%s\n", w, r->path, r->n,
+               tdl_rows_count(r->n), r->st.min, r->st.max, mean, std, period, w1);
     }
     if (against)
         printf("W1: normalised 1-Wasserstein distance to %s (each series scaled to [0, 1] by its "

@@ -180,7 +180,8 @@ int tdl_cmd_eval(int argc, char **argv) {
         goto free_all;
     }
     if (tdl_cli_load_source(train, NULL, &raw) != TDL_OK ||
-        tdl_series_range(&raw, &range) != TDL_OK) {
+        tdl_series_range(&raw, &range) != TDL_OK ||
+        tdl_range_check(range, "it") != TDL_OK) {
         snprintf(what, sizeof what, "training series %s: %s", train, tdl_last_error());
         tdl_cli_fail(what, "--train names the series the model was trained on");
         goto free_all;

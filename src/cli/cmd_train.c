@@ -370,6 +370,12 @@ int tdl_cmd_train(int argc, char **argv) {
             goto done;
         }
     }
+    if (cfg.loss != TDL_TRAIN_MSE && tdl_train_data_targets_above(&data, cfg.pp.a_min) == 0)
+        fprintf(stderr, "tdl: warning: every training target of %s is at or below a_min = %g "
+                "tokens: the decision loss is flat there (a_min is optimal whatever the "
+                "forecast), so its gradient is 0 and %s training will not move the predictor\n",
+                source, cfg.pp.a_min, cfg.wdro != TDL_TRAIN_WDRO_OFF ? "W-DRO"
+                                      : tdl_train_loss_name(cfg.loss));
     if (data.R < (size_t)cfg.batch) {
         snprintf(what, sizeof what, "%s has %zu training rows, fewer than one batch of %d",
                  source, data.R, cfg.batch);

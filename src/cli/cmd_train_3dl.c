@@ -470,6 +470,10 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
         rc = tdl_cli_fail(tdl_last_error(), "check the constants");
         goto done;
     }
+    if (cfg.objective == TDL_TRAIN_DFL && tdl_train_data_targets_above(&td, cfg.pp.a_min) == 0)
+        fprintf(stderr, "tdl: warning: every training target of %s is at or below a_min = %g "
+                "tokens: the decision loss is flat there, so its gradient is 0 and the DFL "
+                "predictor will not move\n", source, cfg.pp.a_min);
     /* the missing pieces: trained with the preset's settings, kept beside OUT */
     if (!init) {
         if (access(dfl_path, F_OK) != 0 &&

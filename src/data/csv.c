@@ -27,6 +27,7 @@ typedef struct scanner {
     int prev_cr;      /* the last byte fed was a CR (so an LF now is part of CRLF) */
     int await_start;  /* between records: the next significant byte starts one */
     size_t rec_line;  /* line where the current record started */
+    size_t rec_bytes; /* bytes fed since the current record started */
     size_t index;     /* records handed out so far */
     char *buf;        /* the current record's fields, each NUL-terminated */
     size_t buf_len, buf_cap;
@@ -96,6 +97,7 @@ static void on_record(int c, void *data) {
     sc->nf = 0;
     sc->buf_len = 0;
     sc->await_start = 1;
+    sc->rec_bytes = 0;
 }
 
 static int is_blank_byte(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -114,6 +116,16 @@ static void feed_lines(scanner *sc, const unsigned char *d, size_t len) {
                     sc->await_start = 0;
                     break;
                 }
+        }
+        /* bound a record's length before libcsv buffers more of it */
+        if (!sc->await_start) {
+            sc->rec_bytes += end - i;
+            if (sc->rec_bytes > TDL_CSV_MAX_RECORD) {
+                scan_fail(sc, tdl_error(TDL_ERR_FORMAT, "%s:%zu: a record longer than %d bytes "
+                                        "(is this a CSV file of workload values?)",
+                                        sc->name, sc->rec_line, TDL_CSV_MAX_RECORD));
+                return;
+            }
         }
         size_t n = csv_parse(&sc->p, d + i, end - i, on_field, on_record, sc);
         if (sc->failed || sc->stop) return;

@@ -106,5 +106,10 @@ tdl_status tdl_quality_compare(const tdl_series *real, const tdl_series *gen,
     double tv = fabs(q->gen.below - q->real.below) + fabs(q->gen.above - q->real.above);
     for (int i = 0; i < TDL_QUALITY_BINS; i++) tv += fabs(q->gen.hist[i] - q->real.hist[i]);
     q->hist_tv = 0.5 * tv;
+    /* differences of values near the largest double can overflow */
+    if (!isfinite(q->w1) || !isfinite(q->mean_diff) || !isfinite(q->std_diff))
+        return tdl_error(TDL_ERR_NUMERIC, "the generated and real values differ by more than "
+                         "the largest double (W1 %g, mean difference %g): rescale them",
+                         q->w1, q->mean_diff);
     return TDL_OK;
 }

@@ -43,8 +43,17 @@ tdl_status tdl_eval_rows_corrupt(float **rows, size_t *R, const tdl_series *raw,
     TDL_TRY(tdl_series_slice(&z, raw, 0, n));
     tdl_range r = train_range;
     tdl_status s = TDL_OK;
-    if (is_train || protocol == TDL_PROTOCOL_AUTHORS) s = tdl_series_normalize(&z, &r);
-    else s = tdl_series_range(&z, &r); /* rejects non-finite values */
+    if (is_train || protocol == TDL_PROTOCOL_AUTHORS) {
+        s = tdl_series_normalize(&z, &r);
+        /* by its own range: a constant series would become all zeros */
+        if (s == TDL_OK)
+            s = tdl_range_check(r, is_train ? "the training series"
+                                            : "the test series (normalised by its own range "
+                                              "under the authors' protocol; --protocol "
+                                              "physical uses the training range)");
+    } else {
+        s = tdl_series_range(&z, &r); /* rejects non-finite values */
+    }
     if (s == TDL_OK && !is_train && protocol == TDL_PROTOCOL_PHYSICAL)
         tdl_normalize(z.v, z.v, z.n, train_range);
     if (s != TDL_OK) {

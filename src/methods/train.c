@@ -139,6 +139,11 @@ tdl_status tdl_train_data_prepare(tdl_train_data *d, const tdl_series *raw) {
         tdl_series_free(&z);
         return tdl_error_context(s, "normalising the training series");
     }
+    s = tdl_range_check(d->range, "the training series");
+    if (s != TDL_OK) {
+        tdl_series_free(&z);
+        return s;
+    }
     float *rows = malloc(all * TDL_ROW_LEN * sizeof *rows);
     if (!rows) {
         tdl_series_free(&z);
@@ -188,6 +193,15 @@ tdl_status tdl_train_data_augment(tdl_train_data *d, tdl_train_augment kind, dou
     d->R *= 2;
     d->rows_all = d->R;
     return TDL_OK;
+}
+
+size_t tdl_train_data_targets_above(const tdl_train_data *d, double tokens) {
+    const double scale = d->range.max - d->range.min, offset = d->range.min;
+    size_t n = 0;
+    for (size_t r = 0; r < d->R; r++)
+        for (int t = TDL_WINDOW_IN; t < TDL_ROW_LEN; t++)
+            n += (double)d->rows[r * TDL_ROW_LEN + (size_t)t] * scale + offset > tokens;
+    return n;
 }
 
 void tdl_train_data_free(tdl_train_data *d) {
@@ -290,6 +304,8 @@ tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_
     }
     tdl_predictor *p = t->pred;
     double scale = d->range.max - d->range.min, offset = d->range.min;
+    if (t->cfg.loss != TDL_TRAIN_MSE) /* the decision loss maps forecasts to tokens */
+        TDL_TRY(tdl_range_check(d->range, "the training data"));
     /* W-DRO: the attack's config on this data's range (no allocation) */
     tdl_wdro_config wc;
     if (t->cfg.wdro != TDL_TRAIN_WDRO_OFF) {
