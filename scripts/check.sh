@@ -29,10 +29,12 @@ for dir in build build-sanitize; do
     failed=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
     count=$(echo "$line" | sed -E 's/.* failed out of ([0-9]+).*/\1/')
     # CTest counts a skipped test among the passed ones
-    skips=$(echo "$out" | grep -E '^[[:space:]]*[0-9]+ - .* \(Skipped\)$' | sed -E 's/^[[:space:]]*[0-9]+ - (.*) \(Skipped\)$/\1/')
+    skips=$(echo "$out" | sed -n -E 's/^[[:space:]]*[0-9]+ - (.*) \(Skipped\)$/\1/p')
     nskip=0
-    [ -n "$skips" ] && nskip=$(echo "$skips" | wc -l)
-    [ -n "$skips" ] && skipped_names="$skipped_names $(echo "$skips" | sed "s|\$|($dir)|" | tr '\n' ' ')"
+    if [ -n "$skips" ]; then
+        nskip=$(echo "$skips" | wc -l)
+        skipped_names="$skipped_names $(echo "$skips" | sed "s|\$|($dir)|" | tr '\n' ' ')"
+    fi
     total_skip=$((total_skip + nskip))
     total_pass=$((total_pass + count - failed - nskip))
     total_fail=$((total_fail + failed))
