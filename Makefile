@@ -51,14 +51,14 @@ clean:
 	rm -rf build build-sanitize build-fuzz
 
 # libFuzzer targets (clang) for every reader: safetensors, CSV series, request
-# logs. `make fuzz` builds them and runs each for FUZZ_RUNS executions,
+# logs, and the CLI's JSON strings (any bytes of a path to valid JSON). `make fuzz` builds them and runs each for FUZZ_RUNS executions,
 # seeded with the committed fixtures and test files.
 FUZZ_RUNS ?= 1000000
 FUZZ_CC = clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -Iinclude
 fuzz:
 	@sh scripts/setup.sh --with-fuzz
-	@mkdir -p build-fuzz/corpus build-fuzz/corpus-csv build-fuzz/corpus-slots
+	@mkdir -p build-fuzz/corpus build-fuzz/corpus-csv build-fuzz/corpus-slots build-fuzz/corpus-json
 	@cp tests/fixtures/*.safetensors build-fuzz/corpus/ 2>/dev/null || true
 	@for f in tests/data/*.csv tests/data/bad/*.csv; do \
 	  printf '\000' | cat - "$$f" >"build-fuzz/corpus-csv/$$(basename $$f)"; \
@@ -72,3 +72,6 @@ fuzz:
 	./build-fuzz/fuzz_safetensors -runs=$(FUZZ_RUNS) -max_len=4096 build-fuzz/corpus
 	./build-fuzz/fuzz_csv -runs=$(FUZZ_RUNS) -max_len=4096 -dict=fuzz/csv.dict build-fuzz/corpus-csv
 	./build-fuzz/fuzz_slots -runs=$(FUZZ_RUNS) -max_len=4096 -dict=fuzz/csv.dict build-fuzz/corpus-slots
+	$(FUZZ_CC) -Isrc/cli fuzz/fuzz_json_text.c src/cli/json_out.c -ljansson \
+	  -o build-fuzz/fuzz_json_text
+	./build-fuzz/fuzz_json_text -runs=$(FUZZ_RUNS) -max_len=512 build-fuzz/corpus-json

@@ -86,7 +86,7 @@ expect "physical protocol" 0 "" '"protocol": "physical"' -- eval --model "$M" --
 cp "$TMP/out" "$TMP/pc"
 "$TDL" eval --model "$M" --train $TR --test $TR $TE --json --protocol physical >"$TMP/pclean"
 [ "$(avg "$TMP/pc")" != "$(avg "$TMP/pclean")" ]; check "physical: corrupted differs from clean" $?
-expect "level 0" 0 "" '"level": 0, "seed": 1}' -- eval --model "$M" --train $TR --test $TR $TE --json --corrupt gauss:0
+expect "level 0" 0 "" '"level": 0.0, "seed": 1}' -- eval --model "$M" --train $TR --test $TR $TE --json --corrupt gauss:0
 [ "$(sets "$TMP/out")" = "$(sets "$TMP/clean")" ] && [ "$(avg "$TMP/out")" = "$(avg "$TMP/clean")" ]; check "level 0: the clean numbers" $?
 "$TDL" eval --model "$M" --train $TR --test $TR $TE --json >"$TMP/clean2"
 cmp -s "$TMP/clean" "$TMP/clean2"; check "clean run after corrupted ones: identical" $?

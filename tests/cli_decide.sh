@@ -46,10 +46,10 @@ in_range "regret of 12000 for 10000" "$(json_num regret)" 1e-9 1
 # a workload far above a_max: log(A t + 1) rounded s(t) to 0 and the regret to -0.42
 expect "decide huge actual" 0 "" '"regret"' -- decide --forecast 0 --actual 1e50 --json
 in_range "regret of 0 for 1e50 is positive" "$(json_num regret)" 2.6 2.7
-expect "decide clamps to a_min" 0 "" '"capacity": 200}' -- decide --forecast 0 --json
-expect "decide clamps to a_max" 0 "" '"capacity": 400000}' -- decide --forecast 1e7 --json
-expect "decide override eta" 0 "" '"capacity": 10000}' -- decide --forecast 10000 --eta 0.95 --json
-expect "decide override a-max" 0 "" '"capacity": 1000}' -- decide --forecast 10000 --a-max 1000 --json
+expect "decide clamps to a_min" 0 "" '"capacity": 200.0}' -- decide --forecast 0 --json
+expect "decide clamps to a_max" 0 "" '"capacity": 400000.0}' -- decide --forecast 1e7 --json
+expect "decide override eta" 0 "" '"capacity": 10000.0}' -- decide --forecast 10000 --eta 0.95 --json
+expect "decide override a-max" 0 "" '"capacity": 1000.0}' -- decide --forecast 10000 --a-max 1000 --json
 
 expect "decide help" 0 "" "usage: tdl decide" -- decide --help
 expect "decide help names the authors' defaults" 0 "" "default to the authors'" -- decide --help

@@ -45,7 +45,7 @@ expect "missing diffusion file" 1 "tdl: error: --diffusion" "" -- train --method
     --init "$TMP/dfl.safetensors" --diffusion "$TMP/nope.safetensors" $SMALL -o "$TMP/x.safetensors"
 
 ARGS="train --method 3dl --train $SRC --init $TMP/dfl.safetensors --diffusion $TMP/dd.safetensors $SMALL --outer 3"
-expect "tiny run" 0 "epoch 3/3 mu" "\"outer\":3" -- --threads 2 $ARGS --json --log "$TMP/run.jsonl" -o "$TMP/a.safetensors"
+expect "tiny run" 0 "epoch 3/3 mu" "\"outer\": 3" -- --threads 2 $ARGS --json --log "$TMP/run.jsonl" -o "$TMP/a.safetensors"
 [ "$(wc -l <"$TMP/run.jsonl")" -eq 3 ]; check "one log object per outer epoch" $?
 grep -q '"theta_distance"' "$TMP/run.jsonl" && grep -q '"ratio_max"' "$TMP/run.jsonl" && \
     grep -q '"clipped"' "$TMP/run.jsonl" && grep -q '"loss_s_theta"' "$TMP/run.jsonl"

@@ -45,7 +45,7 @@ expect "3dl --objective kl-dro refused" 2 "objective" "" -- train --method 3dl -
 
 # 2800 slots: 100 rows, 70 training rows, 1 batch of 64, 21 steps/epoch
 S="--train synth:conversation:1:2800"
-expect "kl-dro spec defaults" 0 "" "\"method\": \"kl-dro\", .*\"lr_initial\": 2e-05, .*\"kl_eps\": 2," -- --threads 2 train --method kl-dro $S --steps 3 --json -o "$TMP/kd.safetensors"
+expect "kl-dro spec defaults" 0 "" "\"method\": \"kl-dro\", .*\"lr_initial\": 2e-5, .*\"kl_eps\": 2.0," -- --threads 2 train --method kl-dro $S --steps 3 --json -o "$TMP/kd.safetensors"
 expect "kl-eps in the checkpoint" 0 "" "meta kl_eps = 2" -- inspect "$TMP/kd.ckpt.safetensors"
 expect "kl-dro epochs default 100" 0 "" "meta epochs = 100" -- inspect "$TMP/kd.ckpt.safetensors"
 expect "kl-dro over the losses by default" 0 "" "meta kl_on = loss" -- inspect "$TMP/kd.ckpt.safetensors"
@@ -55,7 +55,7 @@ expect "da-gauss doubles the rows" 0 "" "\"method\": \"da-gauss\", \"train\": \"
 expect "da-gauss header" 0 "train: da-gauss (rows + a noisy copy, level 0.05, noise seed 1) on .*(140 rows" "" -- --threads 2 train --method da-gauss $S --steps 1 -o "$TMP/g2.safetensors"
 expect "augmentation in the checkpoint" 0 "" "meta augment = da-gauss" -- inspect "$TMP/g.ckpt.safetensors"
 expect "da-cutout level and seed" 0 "" "\"augment\": \"da-cutout\", \"noise_level\": 0.2, \"noise_seed\": 9," -- --threads 2 train --method da-cutout --noise-level 0.2 --noise-seed 9 $S --steps 2 --json -o "$TMP/c.safetensors"
-expect "w-dro spec defaults" 0 "" "\"method\": \"w-dro\", .*\"lr_initial\": 2e-05, .*\"loss\": \"dfl\", .*\"w_eps\": 2, \"fw_iters\": 15, \"compat\": \"paper\"}" -- --threads 2 train --method w-dro $S --steps 1 --json -o "$TMP/w.safetensors"
+expect "w-dro spec defaults" 0 "" "\"method\": \"w-dro\", .*\"lr_initial\": 2e-5, .*\"loss\": \"dfl\", .*\"w_eps\": 2.0, \"fw_iters\": 15, \"compat\": \"paper\"}" -- --threads 2 train --method w-dro $S --steps 1 --json -o "$TMP/w.safetensors"
 expect "w-dro in the checkpoint" 0 "" "meta wdro = paper" -- inspect "$TMP/w.ckpt.safetensors"
 expect "w-dro epochs default 100" 0 "" "meta epochs = 100" -- inspect "$TMP/w.ckpt.safetensors"
 expect "w-dro budget and iterations in the checkpoint" 0 "" "meta fw_iters = 15" -- inspect "$TMP/w.ckpt.safetensors"

@@ -47,6 +47,30 @@ double tdl_cli_now(void);
 /* "1h02m" or "3m05s" for s seconds (0 for a negative or non-finite s). */
 void tdl_cli_format_eta(char *buf, size_t n, double s);
 
+/* --json output (json_out.c): every document is built with jansson through
+ * these, so it is valid JSON whatever the values: a number that is not
+ * finite is null, a string with bytes that are not UTF-8 (a path) gets
+ * U+FFFD for them, NULL text is null. A value that cannot be made (out of
+ * memory) marks the document broken and tdl_cli_json_print refuses it. */
+struct json_t;
+struct json_t *tdl_cli_json_number(double v);
+struct json_t *tdl_cli_json_integer(long long v);
+struct json_t *tdl_cli_json_text(const char *s);
+struct json_t *tdl_cli_json_null(void);
+struct json_t *tdl_cli_json_bool(int v);
+/* obj[key] = value (value's reference is taken), or mark the document broken. */
+void tdl_cli_json_set(struct json_t *obj, const char *key, struct json_t *value);
+void tdl_cli_json_append(struct json_t *array, struct json_t *value);
+/* Print root and a newline on stdout (keys in insertion order, reals with
+ * `precision` significant digits, one line unless indent > 0) and release
+ * it. TDL_EXIT_OK, or TDL_EXIT_FAIL with a message when the document is
+ * broken or stdout fails. */
+int tdl_cli_json_print(struct json_t *root, int precision, int indent);
+/* One compact line (10 digits) for a log file, malloc'd; NULL when broken. */
+char *tdl_cli_json_line(const struct json_t *value);
+/* Length of the well-formed UTF-8 sequence at s (n >= 1 bytes), 0 if none. */
+size_t tdl_cli_utf8_length(const unsigned char *s, size_t n);
+
 /* The subcommands: argv[0] is the command name. */
 int tdl_cmd_decide(int argc, char **argv);
 int tdl_cmd_eval(int argc, char **argv);

@@ -64,29 +64,25 @@ static int describe(info_row *row, const char *path, const char *column, const t
 
 static int print_json(const info_row *rows, size_t k, const char *against, const char *column) {
     json_t *root = json_object(), *files = json_array();
-    json_object_set_new(root, "column", json_string(column ? column : "ContextTokens"));
-    json_object_set_new(root, "against", against ? json_string(against) : json_null());
+    tdl_cli_json_set(root, "column", tdl_cli_json_text(column ? column : "ContextTokens"));
+    tdl_cli_json_set(root, "against", against ? tdl_cli_json_text(against) : tdl_cli_json_null());
     for (size_t i = 0; i < k; i++) {
         const info_row *r = &rows[i];
         json_t *o = json_object();
-        json_object_set_new(o, "file", json_string(r->path));
-        json_object_set_new(o, "values", json_integer((json_int_t)r->n));
-        json_object_set_new(o, "rows28", json_integer((json_int_t)tdl_rows_count(r->n)));
-        json_object_set_new(o, "min", json_real(r->st.min));
-        json_object_set_new(o, "max", json_real(r->st.max));
-        json_object_set_new(o, "mean", json_real(r->st.mean));
-        json_object_set_new(o, "std", json_real(r->st.std));
-        json_object_set_new(o, "period", r->period ? json_integer((json_int_t)r->period) : json_null());
-        if (against) json_object_set_new(o, "w1", json_real(r->w1));
-        json_array_append_new(files, o);
+        tdl_cli_json_set(o, "file", tdl_cli_json_text(r->path));
+        tdl_cli_json_set(o, "values", tdl_cli_json_integer((long long)r->n));
+        tdl_cli_json_set(o, "rows28", tdl_cli_json_integer((long long)tdl_rows_count(r->n)));
+        tdl_cli_json_set(o, "min", tdl_cli_json_number(r->st.min));
+        tdl_cli_json_set(o, "max", tdl_cli_json_number(r->st.max));
+        tdl_cli_json_set(o, "mean", tdl_cli_json_number(r->st.mean));
+        tdl_cli_json_set(o, "std", tdl_cli_json_number(r->st.std));
+        tdl_cli_json_set(o, "period", r->period ? tdl_cli_json_integer((long long)r->period)
+                                                : tdl_cli_json_null());
+        if (against) tdl_cli_json_set(o, "w1", tdl_cli_json_number(r->w1));
+        tdl_cli_json_append(files, o);
     }
-    json_object_set_new(root, "files", files);
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    json_decref(root);
-    if (!text) return tdl_cli_fail("out of memory writing JSON", NULL);
-    puts(text);
-    free(text);
-    return TDL_EXIT_OK;
+    tdl_cli_json_set(root, "files", files);
+    return tdl_cli_json_print(root, 10, 2);
 }
 
 static void print_table(const info_row *rows, size_t k, const char *against) {

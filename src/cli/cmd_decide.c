@@ -2,6 +2,7 @@
  * given the actual workload, the loss and the regret (spec section 1). */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,13 +109,19 @@ int tdl_cmd_decide(int argc, char **argv) {
         lo = tdl_provision_loss(&p, xo, actual);
     }
     if (json) {
-        printf("{\"rule\": \"%s\", \"r\": %.17g, \"forecast\": %.17g, \"capacity\": %.17g", rname,
-               r, forecast, x);
-        if (have_actual)
-            printf(", \"actual\": %.17g, \"loss\": %.17g, \"oracle_capacity\": %.17g, "
-                   "\"oracle_loss\": %.17g, \"regret\": %.17g",
-                   actual, loss, xo, lo, loss - lo);
-        printf("}\n");
+        json_t *o = json_object();
+        tdl_cli_json_set(o, "rule", tdl_cli_json_text(rname));
+        tdl_cli_json_set(o, "r", tdl_cli_json_number(r));
+        tdl_cli_json_set(o, "forecast", tdl_cli_json_number(forecast));
+        tdl_cli_json_set(o, "capacity", tdl_cli_json_number(x));
+        if (have_actual) {
+            tdl_cli_json_set(o, "actual", tdl_cli_json_number(actual));
+            tdl_cli_json_set(o, "loss", tdl_cli_json_number(loss));
+            tdl_cli_json_set(o, "oracle_capacity", tdl_cli_json_number(xo));
+            tdl_cli_json_set(o, "oracle_loss", tdl_cli_json_number(lo));
+            tdl_cli_json_set(o, "regret", tdl_cli_json_number(loss - lo));
+        }
+        return tdl_cli_json_print(o, 17, 0); /* the objective's numbers, exactly */
     } else {
         printf("rule: %s (r = %.10g)\n", rname, r);
         printf("capacity: %.3f tokens\n", x);

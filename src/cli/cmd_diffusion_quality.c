@@ -104,45 +104,42 @@ static int prepare_real(tdl_series *s, tdl_quality_scale scale, quality_split sp
 
 static json_t *side_json(const char *source, const tdl_quality_side *d) {
     json_t *o = json_object(), *acf = json_array(), *hist = json_array();
-    json_object_set_new(o, "source", json_string(source));
-    json_object_set_new(o, "values", json_integer((json_int_t)d->n));
-    json_object_set_new(o, "mean", json_real(d->mean));
-    json_object_set_new(o, "std", json_real(d->std));
-    json_object_set_new(o, "min", json_real(d->min));
-    json_object_set_new(o, "max", json_real(d->max));
-    for (int k = 0; k < TDL_QUALITY_LAGS; k++) json_array_append_new(acf, json_real(d->acf[k]));
-    for (int b = 0; b < TDL_QUALITY_BINS; b++) json_array_append_new(hist, json_real(d->hist[b]));
-    json_object_set_new(o, "acf", acf);
-    json_object_set_new(o, "histogram", hist);
-    json_object_set_new(o, "below_0", json_real(d->below));
-    json_object_set_new(o, "above_1", json_real(d->above));
+    tdl_cli_json_set(o, "source", tdl_cli_json_text(source));
+    tdl_cli_json_set(o, "values", tdl_cli_json_integer((long long)d->n));
+    tdl_cli_json_set(o, "mean", tdl_cli_json_number(d->mean));
+    tdl_cli_json_set(o, "std", tdl_cli_json_number(d->std));
+    tdl_cli_json_set(o, "min", tdl_cli_json_number(d->min));
+    tdl_cli_json_set(o, "max", tdl_cli_json_number(d->max));
+    for (int k = 0; k < TDL_QUALITY_LAGS; k++)
+        tdl_cli_json_append(acf, tdl_cli_json_number(d->acf[k]));
+    for (int b = 0; b < TDL_QUALITY_BINS; b++)
+        tdl_cli_json_append(hist, tdl_cli_json_number(d->hist[b]));
+    tdl_cli_json_set(o, "acf", acf);
+    tdl_cli_json_set(o, "histogram", hist);
+    tdl_cli_json_set(o, "below_0", tdl_cli_json_number(d->below));
+    tdl_cli_json_set(o, "above_1", tdl_cli_json_number(d->above));
     return o;
 }
 
 static int print_json(const tdl_quality *q, const char *real, const char *gen,
                       quality_split split, tdl_range range) {
     json_t *root = json_object();
-    json_object_set_new(root, "scale", json_string(q->scale == TDL_QUALITY_AS_GIVEN
+    tdl_cli_json_set(root, "scale", tdl_cli_json_text(q->scale == TDL_QUALITY_AS_GIVEN
                                                        ? "normalised" : "own-range"));
-    json_object_set_new(root, "split", json_string(split_names[split]));
-    json_object_set_new(root, "real_min_tokens", json_real(range.min));
-    json_object_set_new(root, "real_max_tokens", json_real(range.max));
-    json_object_set_new(root, "lags", json_integer(TDL_QUALITY_LAGS));
-    json_object_set_new(root, "bins", json_integer(TDL_QUALITY_BINS));
-    json_object_set_new(root, "real", side_json(real, &q->real));
-    json_object_set_new(root, "generated", side_json(gen, &q->gen));
-    json_object_set_new(root, "w1", json_real(q->w1));
-    json_object_set_new(root, "mean_diff", json_real(q->mean_diff));
-    json_object_set_new(root, "std_diff", json_real(q->std_diff));
-    json_object_set_new(root, "acf_max_abs_diff", json_real(q->acf_max_abs));
-    json_object_set_new(root, "acf_rms_diff", json_real(q->acf_rms));
-    json_object_set_new(root, "histogram_tv", json_real(q->hist_tv));
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    json_decref(root);
-    if (!text) return tdl_cli_fail("out of memory writing JSON", NULL);
-    puts(text);
-    free(text);
-    return TDL_EXIT_OK;
+    tdl_cli_json_set(root, "split", tdl_cli_json_text(split_names[split]));
+    tdl_cli_json_set(root, "real_min_tokens", tdl_cli_json_number(range.min));
+    tdl_cli_json_set(root, "real_max_tokens", tdl_cli_json_number(range.max));
+    tdl_cli_json_set(root, "lags", tdl_cli_json_integer(TDL_QUALITY_LAGS));
+    tdl_cli_json_set(root, "bins", tdl_cli_json_integer(TDL_QUALITY_BINS));
+    tdl_cli_json_set(root, "real", side_json(real, &q->real));
+    tdl_cli_json_set(root, "generated", side_json(gen, &q->gen));
+    tdl_cli_json_set(root, "w1", tdl_cli_json_number(q->w1));
+    tdl_cli_json_set(root, "mean_diff", tdl_cli_json_number(q->mean_diff));
+    tdl_cli_json_set(root, "std_diff", tdl_cli_json_number(q->std_diff));
+    tdl_cli_json_set(root, "acf_max_abs_diff", tdl_cli_json_number(q->acf_max_abs));
+    tdl_cli_json_set(root, "acf_rms_diff", tdl_cli_json_number(q->acf_rms));
+    tdl_cli_json_set(root, "histogram_tv", tdl_cli_json_number(q->hist_tv));
+    return tdl_cli_json_print(root, 10, 2);
 }
 
 static void print_table(const tdl_quality *q, const char *real, const char *gen,

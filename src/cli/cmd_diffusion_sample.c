@@ -3,6 +3,7 @@
  * the last K states of every trajectory. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,18 +205,29 @@ int tdl_cmd_diffusion_sample(int argc, char **argv) {
             goto done;
         }
     }
-    if (json)
-        printf("{\"model\": \"%s\", \"images\": %ld, \"seed\": %ld, \"T\": %d, \"batch\": %ld, "
-               "\"values\": %zu, \"min\": %.9g, \"max\": %.9g, \"seconds\": %.3f, "
-               "\"seconds_per_step\": %.6f, \"threads\": %d, \"output\": \"%s\"%s%s%s}\n",
-               model_path, N, seed, model.cfg.unet.T, B, s.n, lo, hi, secs,
-               secs / ((double)model.cfg.unet.T * (double)((N + B - 1) / B)), tdl_threads_count(),
-               out, traj_path ? ", \"trajectory\": \"" : "", traj_path ? traj_path : "",
-               traj_path ? "\"" : "");
-    else
-        fprintf(stderr, "diffusion sample: wrote %s (%ld images, %zu values in [%.4g, %.4g], "
-                "%.1f s)%s%s\n", out, N, s.n, lo, hi, secs, traj_path ? ", trajectory " : "",
-                traj_path ? traj_path : "");
+    if (json) {
+        json_t *o = json_object();
+        tdl_cli_json_set(o, "model", tdl_cli_json_text(model_path));
+        tdl_cli_json_set(o, "images", tdl_cli_json_integer(N));
+        tdl_cli_json_set(o, "seed", tdl_cli_json_integer(seed));
+        tdl_cli_json_set(o, "T", tdl_cli_json_integer(model.cfg.unet.T));
+        tdl_cli_json_set(o, "batch", tdl_cli_json_integer(B));
+        tdl_cli_json_set(o, "values", tdl_cli_json_integer((long long)s.n));
+        tdl_cli_json_set(o, "min", tdl_cli_json_number(lo));
+        tdl_cli_json_set(o, "max", tdl_cli_json_number(hi));
+        tdl_cli_json_set(o, "seconds", tdl_cli_json_number(secs));
+        tdl_cli_json_set(o, "seconds_per_step",
+                         tdl_cli_json_number(secs / ((double)model.cfg.unet.T *
+                                                     (double)((N + B - 1) / B))));
+        tdl_cli_json_set(o, "threads", tdl_cli_json_integer(tdl_threads_count()));
+        tdl_cli_json_set(o, "output", tdl_cli_json_text(out));
+        if (traj_path) tdl_cli_json_set(o, "trajectory", tdl_cli_json_text(traj_path));
+        rc = tdl_cli_json_print(o, 10, 0);
+        goto done;
+    }
+    fprintf(stderr, "diffusion sample: wrote %s (%ld images, %zu values in [%.4g, %.4g], "
+            "%.1f s)%s%s\n", out, N, s.n, lo, hi, secs, traj_path ? ", trajectory " : "",
+            traj_path ? traj_path : "");
     rc = TDL_EXIT_OK;
 done:
     free(img);

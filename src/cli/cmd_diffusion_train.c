@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,21 +375,40 @@ int tdl_cmd_diffusion_train(int argc, char **argv) {
         goto done;
     }
     double secs = tdl_cli_now() - t0;
-    if (json)
-        printf("{\"train\": \"%s\", \"preset\": \"%s\", \"unet\": \"%s\", \"parameters\": %zu, "
-               "\"beta_1\": %.9g, \"beta_T\": %.9g, \"T\": %d, \"train_rows\": %zu, "
-               "\"images\": %zu, \"iters\": %" PRId64 ", \"resumed_from_iter\": %" PRId64
-               ", \"adam_steps\": %" PRId64 ", \"skipped\": %" PRId64 ", \"final_loss\": %.9g, "
-               "\"mean_loss_last\": %.9g, \"batch\": %d, \"lr\": %.9g, \"seed\": %" PRIu64
-               ", \"threads\": %d, \"seconds\": %.3f, \"seconds_per_iter\": %.6f, "
-               "\"model\": \"%s\", \"checkpoint\": \"%s\"}\n",
-               source, preset, ucfg, tdl_params_trainable(&model.unet.params), mc.beta_1,
-               mc.beta_T, mc.unet.T, data.rows, data.n, tc.iters, resumed_from, tr.adam.t,
-               tr.skipped, tr.loss, win_mean, tc.batch, tc.lr, tc.seed, tdl_threads_count(), secs,
-               tr.iter > k0 ? secs / (double)(tr.iter - k0) : 0.0, out, ckpt);
-    else
-        fprintf(stderr, "diffusion train: wrote %s (%" PRId64 " iterations, %" PRId64
-                " skipped, final loss %.6g, %.1f s)\n", out, tc.iters, tr.skipped, tr.loss, secs);
+    if (json) {
+        /* final_loss and mean_loss_last: null when no iteration ran here (a
+         * resume of a finished run) or none of the last window was finite */
+        json_t *o = json_object();
+        tdl_cli_json_set(o, "train", tdl_cli_json_text(source));
+        tdl_cli_json_set(o, "preset", tdl_cli_json_text(preset));
+        tdl_cli_json_set(o, "unet", tdl_cli_json_text(ucfg));
+        tdl_cli_json_set(o, "parameters",
+                         tdl_cli_json_integer((long long)tdl_params_trainable(&model.unet.params)));
+        tdl_cli_json_set(o, "beta_1", tdl_cli_json_number(mc.beta_1));
+        tdl_cli_json_set(o, "beta_T", tdl_cli_json_number(mc.beta_T));
+        tdl_cli_json_set(o, "T", tdl_cli_json_integer(mc.unet.T));
+        tdl_cli_json_set(o, "train_rows", tdl_cli_json_integer((long long)data.rows));
+        tdl_cli_json_set(o, "images", tdl_cli_json_integer((long long)data.n));
+        tdl_cli_json_set(o, "iters", tdl_cli_json_integer(tc.iters));
+        tdl_cli_json_set(o, "resumed_from_iter", tdl_cli_json_integer(resumed_from));
+        tdl_cli_json_set(o, "adam_steps", tdl_cli_json_integer(tr.adam.t));
+        tdl_cli_json_set(o, "skipped", tdl_cli_json_integer(tr.skipped));
+        tdl_cli_json_set(o, "final_loss", tdl_cli_json_number(tr.iter > k0 ? tr.loss : NAN));
+        tdl_cli_json_set(o, "mean_loss_last", tdl_cli_json_number(win_mean));
+        tdl_cli_json_set(o, "batch", tdl_cli_json_integer(tc.batch));
+        tdl_cli_json_set(o, "lr", tdl_cli_json_number(tc.lr));
+        tdl_cli_json_set(o, "seed", tdl_cli_json_integer((long long)tc.seed));
+        tdl_cli_json_set(o, "threads", tdl_cli_json_integer(tdl_threads_count()));
+        tdl_cli_json_set(o, "seconds", tdl_cli_json_number(secs));
+        tdl_cli_json_set(o, "seconds_per_iter",
+                         tdl_cli_json_number(tr.iter > k0 ? secs / (double)(tr.iter - k0) : NAN));
+        tdl_cli_json_set(o, "model", tdl_cli_json_text(out));
+        tdl_cli_json_set(o, "checkpoint", tdl_cli_json_text(ckpt));
+        rc = tdl_cli_json_print(o, 10, 0);
+        goto done;
+    }
+    fprintf(stderr, "diffusion train: wrote %s (%" PRId64 " iterations, %" PRId64
+            " skipped, final loss %.6g, %.1f s)\n", out, tc.iters, tr.skipped, tr.loss, secs);
     rc = TDL_EXIT_OK;
 done:
     tdl_diffusion_trainer_free(&tr);

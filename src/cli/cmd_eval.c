@@ -1,6 +1,7 @@
 /* cmd_eval.c: `tdl eval`: a trained predictor's MSE and normalised regret on
  * test workloads (evaluate.h), per set and their average and maximum. */
 #include <getopt.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -56,25 +57,6 @@ static int same_source(const char *a, const char *b) {
         return 0;
     char ra[PATH_MAX], rb[PATH_MAX];
     return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
-}
-
-static void json_string(const char *s) {
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20) printf("\\u%04x", (unsigned)(unsigned char)*s);
-        else putchar(*s);
-    }
-    putchar('"');
-}
-
-/* The shortest %g form of v that reads back as v (0.005, not 0.0050...01). */
-static const char *shortest(char *buf, size_t n, double v) {
-    for (int d = 1; d <= 17; d++) {
-        snprintf(buf, n, "%.*g", d, v);
-        if (strtod(buf, NULL) == v) break;
-    }
-    return buf;
 }
 
 int tdl_cmd_eval(int argc, char **argv) {
@@ -212,38 +194,52 @@ int tdl_cmd_eval(int argc, char **argv) {
             if (i == 0 || v[k] > mx[k]) mx[k] = v[k];
         }
     }
-    char lvl[32];
     if (json) {
-        printf("{\"model\": ");
-        json_string(model);
-        printf(", \"train\": ");
-        json_string(train);
-        printf(", \"train_min\": %.17g, \"train_max\": %.17g, \"protocol\": \"%s\", \"rule\": "
-               "\"%s\", \"mode\": \"%s\", ", range.min, range.max,
-               tdl_eval_protocol_name(protocol), tdl_provision_rule_name(rule),
-               eopt.dropout ? "dropout" : "inference");
-        if (eopt.dropout)
-            printf("\"dropout\": %g, \"seed\": %" PRIu64 ", ", (double)pred.cfg.dropout,
-                   eopt.seed);
-        if (corrupt)
-            printf("\"corrupt\": {\"kind\": \"%s\", \"level\": %s, \"seed\": %ld}, ",
-                   tdl_corrupt_kind_name(cspec.kind), shortest(lvl, sizeof lvl, cspec.level),
-                   corrupt_seed);
-        else
-            printf("\"corrupt\": null, ");
-        printf("\"sets\": [");
-        for (int i = 0; i < ntest; i++) {
-            printf("%s{\"test\": ", i ? ", " : "");
-            json_string(tests[i]);
-            printf(", \"split\": \"%s\", \"rows\": %zu, \"instances\": %zu, \"mse\": %.9g, "
-                   "\"regret_pooled\": %.9g, \"regret_grouped\": %.9g}",
-                   same_source(tests[i], train) ? "test30" : "all", res[i].rows,
-                   res[i].instances, res[i].mse, res[i].regret_pooled, res[i].regret_grouped);
+        json_t *o = json_object(), *sets = json_array(), *a = json_object(), *m = json_object();
+        tdl_cli_json_set(o, "model", tdl_cli_json_text(model));
+        tdl_cli_json_set(o, "train", tdl_cli_json_text(train));
+        tdl_cli_json_set(o, "train_min", tdl_cli_json_number(range.min));
+        tdl_cli_json_set(o, "train_max", tdl_cli_json_number(range.max));
+        tdl_cli_json_set(o, "protocol", tdl_cli_json_text(tdl_eval_protocol_name(protocol)));
+        tdl_cli_json_set(o, "rule", tdl_cli_json_text(tdl_provision_rule_name(rule)));
+        tdl_cli_json_set(o, "mode", tdl_cli_json_text(eopt.dropout ? "dropout" : "inference"));
+        if (eopt.dropout) {
+            char p[32]; /* the float p as written (0.3, not 0.3000000119) */
+            snprintf(p, sizeof p, "%g", (double)pred.cfg.dropout);
+            tdl_cli_json_set(o, "dropout", tdl_cli_json_number(strtod(p, NULL)));
+            tdl_cli_json_set(o, "seed", tdl_cli_json_integer((long long)eopt.seed));
         }
-        printf("], \"average\": {\"mse\": %.9g, \"regret_pooled\": %.9g, \"regret_grouped\": "
-               "%.9g}, \"maximum\": {\"mse\": %.9g, \"regret_pooled\": %.9g, "
-               "\"regret_grouped\": %.9g}}\n",
-               avg[0], avg[1], avg[2], mx[0], mx[1], mx[2]);
+        if (corrupt) {
+            json_t *co = json_object();
+            tdl_cli_json_set(co, "kind", tdl_cli_json_text(tdl_corrupt_kind_name(cspec.kind)));
+            tdl_cli_json_set(co, "level", tdl_cli_json_number(cspec.level));
+            tdl_cli_json_set(co, "seed", tdl_cli_json_integer(corrupt_seed));
+            tdl_cli_json_set(o, "corrupt", co);
+        } else {
+            tdl_cli_json_set(o, "corrupt", tdl_cli_json_null());
+        }
+        for (int i = 0; i < ntest; i++) {
+            json_t *t = json_object();
+            tdl_cli_json_set(t, "test", tdl_cli_json_text(tests[i]));
+            tdl_cli_json_set(t, "split",
+                             tdl_cli_json_text(same_source(tests[i], train) ? "test30" : "all"));
+            tdl_cli_json_set(t, "rows", tdl_cli_json_integer((long long)res[i].rows));
+            tdl_cli_json_set(t, "instances", tdl_cli_json_integer((long long)res[i].instances));
+            tdl_cli_json_set(t, "mse", tdl_cli_json_number(res[i].mse));
+            tdl_cli_json_set(t, "regret_pooled", tdl_cli_json_number(res[i].regret_pooled));
+            tdl_cli_json_set(t, "regret_grouped", tdl_cli_json_number(res[i].regret_grouped));
+            tdl_cli_json_append(sets, t);
+        }
+        tdl_cli_json_set(o, "sets", sets);
+        static const char *const keys[3] = {"mse", "regret_pooled", "regret_grouped"};
+        for (int k = 0; k < 3; k++) {
+            tdl_cli_json_set(a, keys[k], tdl_cli_json_number(avg[k]));
+            tdl_cli_json_set(m, keys[k], tdl_cli_json_number(mx[k]));
+        }
+        tdl_cli_json_set(o, "average", a);
+        tdl_cli_json_set(o, "maximum", m);
+        rc = tdl_cli_json_print(o, 10, 0);
+        goto free_all;
     } else {
         printf("model %s, trained on %s (range %.6g .. %.6g)\n", model, train, range.min,
                range.max);

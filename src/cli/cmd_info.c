@@ -1,5 +1,6 @@
 /* cmd_info.c: `tdl info`: what this build is and what it runs on. */
 #include <getopt.h>
+#include <jansson.h>
 #include <omp.h>
 #include <stdio.h>
 
@@ -31,9 +32,13 @@ int tdl_cmd_info(int argc, char **argv) {
     const char *core = tdl_threads_blas_core();
     int avx512 = tdl_threads_cpu_has_avx512();
     if (json) {
-        printf("{\"version\": \"%s\", \"blas_core\": \"%s\", \"threads\": %d, \"cores\": %d, "
-               "\"avx512\": %s}\n", TDL_VERSION, core, tdl_threads_count(), omp_get_num_procs(),
-               avx512 ? "true" : "false");
+        json_t *o = json_object();
+        tdl_cli_json_set(o, "version", tdl_cli_json_text(TDL_VERSION));
+        tdl_cli_json_set(o, "blas_core", tdl_cli_json_text(core));
+        tdl_cli_json_set(o, "threads", tdl_cli_json_integer(tdl_threads_count()));
+        tdl_cli_json_set(o, "cores", tdl_cli_json_integer(omp_get_num_procs()));
+        tdl_cli_json_set(o, "avx512", tdl_cli_json_bool(avx512));
+        return tdl_cli_json_print(o, 10, 0);
     } else {
         printf("tdl %s\n", TDL_VERSION);
         printf("blas kernels: OpenBLAS %s%s\n", core,

@@ -5,6 +5,7 @@
  * step's batch), with checkpoints and --resume. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,29 +462,46 @@ int tdl_cmd_train(int argc, char **argv) {
         goto done;
     }
     double secs = tdl_cli_now() - t0;
-    if (json)
-        printf("{\"method\": \"%s\", \"train\": \"%s\", \"train_rows\": %zu, \"epochs\": %d, "
-               "\"resumed_from_epoch\": %d, \"steps\": %" PRId64 ", \"skipped\": %" PRId64
-               ", \"max_steps\": %" PRId64 ", \"adam_reset\": %" PRId64
-               ", \"final_loss\": %.9g, \"lr_initial\": %.9g, \"lr_final\": %.9g, "
-               "\"batch\": %d, \"lr_step\": %d, \"lr_gamma\": %.9g, \"seed\": %" PRIu64
-               ", \"threads\": %d, \"seconds\": %.3f, \"model\": \"%s\", \"checkpoint\": \"%s\""
-               ", \"loss\": \"%s\", \"kl_eps\": %.9g, \"kl_on\": \"%s\", \"augment\": \"%s\""
-               ", \"noise_level\": %.9g"
-               ", \"noise_seed\": %" PRIu64 ", \"w_eps\": %.9g, \"fw_iters\": %d"
-               ", \"compat\": %s}\n",
-               method, source, data.R, tr.epoch, resumed_from,
-               tr.steps, tr.skipped, cfg.max_steps, cfg.adam_reset, es.loss, cfg.lr, tr.adam.lr,
-               cfg.batch, cfg.lr_step, cfg.lr_gamma, cfg.seed, tdl_threads_count(), secs, out,
-               ckpt, tdl_train_loss_name(cfg.loss), cfg.kl_eps, cfg.kl_regret ? "regret" : "loss",
-               tdl_train_augment_name(cfg.augment),
-               cfg.noise_level, cfg.noise_seed, cfg.w_eps, cfg.fw_iters,
-               cfg.wdro == TDL_TRAIN_WDRO_OFF       ? "null"
-               : cfg.wdro == TDL_TRAIN_WDRO_AUTHORS ? "\"authors\""
-                                                    : "\"paper\"");
-    else
-        fprintf(stderr, "train: wrote %s (%d epochs, %" PRId64 " steps, %" PRId64
-                " skipped, %.1f s)\n", out, tr.epoch, tr.steps, tr.skipped, secs);
+    if (json) {
+        /* final_loss: the last epoch's mean loss; null when no epoch ran here
+         * (a resume of a finished run) or no step of it was taken */
+        json_t *o = json_object();
+        tdl_cli_json_set(o, "method", tdl_cli_json_text(method));
+        tdl_cli_json_set(o, "train", tdl_cli_json_text(source));
+        tdl_cli_json_set(o, "train_rows", tdl_cli_json_integer((long long)data.R));
+        tdl_cli_json_set(o, "epochs", tdl_cli_json_integer(tr.epoch));
+        tdl_cli_json_set(o, "resumed_from_epoch", tdl_cli_json_integer(resumed_from));
+        tdl_cli_json_set(o, "steps", tdl_cli_json_integer(tr.steps));
+        tdl_cli_json_set(o, "skipped", tdl_cli_json_integer(tr.skipped));
+        tdl_cli_json_set(o, "max_steps", tdl_cli_json_integer(cfg.max_steps));
+        tdl_cli_json_set(o, "adam_reset", tdl_cli_json_integer(cfg.adam_reset));
+        tdl_cli_json_set(o, "final_loss", tdl_cli_json_number(es.loss));
+        tdl_cli_json_set(o, "lr_initial", tdl_cli_json_number(cfg.lr));
+        tdl_cli_json_set(o, "lr_final", tdl_cli_json_number(tr.adam.lr));
+        tdl_cli_json_set(o, "batch", tdl_cli_json_integer(cfg.batch));
+        tdl_cli_json_set(o, "lr_step", tdl_cli_json_integer(cfg.lr_step));
+        tdl_cli_json_set(o, "lr_gamma", tdl_cli_json_number(cfg.lr_gamma));
+        tdl_cli_json_set(o, "seed", tdl_cli_json_integer((long long)cfg.seed));
+        tdl_cli_json_set(o, "threads", tdl_cli_json_integer(tdl_threads_count()));
+        tdl_cli_json_set(o, "seconds", tdl_cli_json_number(secs));
+        tdl_cli_json_set(o, "model", tdl_cli_json_text(out));
+        tdl_cli_json_set(o, "checkpoint", tdl_cli_json_text(ckpt));
+        tdl_cli_json_set(o, "loss", tdl_cli_json_text(tdl_train_loss_name(cfg.loss)));
+        tdl_cli_json_set(o, "kl_eps", tdl_cli_json_number(cfg.kl_eps));
+        tdl_cli_json_set(o, "kl_on", tdl_cli_json_text(cfg.kl_regret ? "regret" : "loss"));
+        tdl_cli_json_set(o, "augment", tdl_cli_json_text(tdl_train_augment_name(cfg.augment)));
+        tdl_cli_json_set(o, "noise_level", tdl_cli_json_number(cfg.noise_level));
+        tdl_cli_json_set(o, "noise_seed", tdl_cli_json_integer((long long)cfg.noise_seed));
+        tdl_cli_json_set(o, "w_eps", tdl_cli_json_number(cfg.w_eps));
+        tdl_cli_json_set(o, "fw_iters", tdl_cli_json_integer(cfg.fw_iters));
+        tdl_cli_json_set(o, "compat", cfg.wdro == TDL_TRAIN_WDRO_OFF
+                                          ? tdl_cli_json_null()
+                                          : tdl_cli_json_text(tdl_train_wdro_name(cfg.wdro)));
+        rc = tdl_cli_json_print(o, 10, 0);
+        goto done;
+    }
+    fprintf(stderr, "train: wrote %s (%d epochs, %" PRId64 " steps, %" PRId64 " skipped, %.1f s)\n",
+            out, tr.epoch, tr.steps, tr.skipped, secs);
     rc = TDL_EXIT_OK;
 done:
     tdl_trainer_free(&tr);

@@ -221,30 +221,30 @@ static void on_sample(void *arg, int64_t done, int64_t total) {
             done > 0 ? e : "?", done == total ? "\n" : "");
 }
 
-static json_t *num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+static json_t *num(double x) { return tdl_cli_json_number(x); }
 
 static json_t *epoch_json(const tdl_3dl_epoch_stats *e) {
     json_t *o = json_object();
-    json_object_set_new(o, "epoch", json_integer(e->epoch));
-    json_object_set_new(o, "mu", num(e->mu));
-    json_object_set_new(o, "J", num(e->J));
-    json_object_set_new(o, "ratio_min", num(e->r_min));
-    json_object_set_new(o, "ratio_mean", num(e->r_mean));
-    json_object_set_new(o, "ratio_max", num(e->r_max));
-    json_object_set_new(o, "clipped", num(e->clipped));
-    json_object_set_new(o, "ppo", num(e->ppo));
-    json_object_set_new(o, "theta_distance", num(e->dist));
-    json_object_set_new(o, "loss_z0", num(e->loss_z0));
-    json_object_set_new(o, "loss_s_theta", num(e->loss_s));
-    json_object_set_new(o, "train_loss", num(e->train_loss));
-    json_object_set_new(o, "inner_skipped", json_integer(e->inner_skipped));
-    json_object_set_new(o, "pred_steps", json_integer(e->pred_steps));
-    json_object_set_new(o, "diff_lr", num(e->diff_lr));
-    json_object_set_new(o, "seconds", num(e->seconds));
-    json_object_set_new(o, "seconds_regret", num(e->sec_regret));
-    json_object_set_new(o, "seconds_inner", num(e->sec_inner));
-    json_object_set_new(o, "seconds_sample", num(e->sec_sample));
-    json_object_set_new(o, "seconds_predictor", num(e->sec_pred));
+    tdl_cli_json_set(o, "epoch", tdl_cli_json_integer(e->epoch));
+    tdl_cli_json_set(o, "mu", num(e->mu));
+    tdl_cli_json_set(o, "J", num(e->J));
+    tdl_cli_json_set(o, "ratio_min", num(e->r_min));
+    tdl_cli_json_set(o, "ratio_mean", num(e->r_mean));
+    tdl_cli_json_set(o, "ratio_max", num(e->r_max));
+    tdl_cli_json_set(o, "clipped", num(e->clipped));
+    tdl_cli_json_set(o, "ppo", num(e->ppo));
+    tdl_cli_json_set(o, "theta_distance", num(e->dist));
+    tdl_cli_json_set(o, "loss_z0", num(e->loss_z0));
+    tdl_cli_json_set(o, "loss_s_theta", num(e->loss_s));
+    tdl_cli_json_set(o, "train_loss", num(e->train_loss));
+    tdl_cli_json_set(o, "inner_skipped", tdl_cli_json_integer(e->inner_skipped));
+    tdl_cli_json_set(o, "pred_steps", tdl_cli_json_integer(e->pred_steps));
+    tdl_cli_json_set(o, "diff_lr", num(e->diff_lr));
+    tdl_cli_json_set(o, "seconds", num(e->seconds));
+    tdl_cli_json_set(o, "seconds_regret", num(e->sec_regret));
+    tdl_cli_json_set(o, "seconds_inner", num(e->sec_inner));
+    tdl_cli_json_set(o, "seconds_sample", num(e->sec_sample));
+    tdl_cli_json_set(o, "seconds_predictor", num(e->sec_pred));
     return o;
 }
 
@@ -568,7 +568,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
                 es.clipped, es.ppo, es.dist, es.loss_z0, es.loss_s, es.train_loss, es.seconds, eta);
         json_t *o = epoch_json(&es);
         if (logf) {
-            char *txt = json_dumps(o, JSON_COMPACT);
+            char *txt = tdl_cli_json_line(o);
             if (!txt || fprintf(logf, "%s\n", txt) < 0 || fflush(logf) != 0) {
                 free(txt);
                 json_decref(o);
@@ -577,7 +577,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
             }
             free(txt);
         }
-        json_array_append_new(epochs, o);
+        tdl_cli_json_append(epochs, o);
     }
     if (tdl_predictor_save(&pred, out) != TDL_OK) {
         rc = tdl_cli_fail(tdl_last_error(), "model not written");
@@ -601,28 +601,25 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
             s.cfg.pred_lr, s.cfg.pred_batch);
     if (json) {
         json_t *o = json_object();
-        json_object_set_new(o, "method", json_string("3dl"));
-        json_object_set_new(o, "objective", json_string(tdl_train_loss_name(s.cfg.objective)));
-        json_object_set_new(o, "train", json_string(source));
-        json_object_set_new(o, "init", json_string(init));
-        json_object_set_new(o, "diffusion", json_string(diff));
-        json_object_set_new(o, "outer", json_integer(s.cfg.outer));
-        json_object_set_new(o, "resumed_from_epoch", json_integer(e0));
-        json_object_set_new(o, "predictor_steps", json_integer(s.trainer.steps));
-        json_object_set_new(o, "steps_per_outer_epoch", json_integer(per_epoch));
-        json_object_set_new(o, "mu", num(s.mu));
-        json_object_set_new(o, "theta_distance", num(tdl_3dl_distance(&s)));
-        json_object_set_new(o, "seconds", num(secs));
-        json_object_set_new(o, "peak_mb", num((double)ru.ru_maxrss / 1024.0));
-        json_object_set_new(o, "threads", json_integer(tdl_threads_count()));
-        json_object_set_new(o, "model", json_string(out));
-        json_object_set_new(o, "theta_model", json_string(theta_path));
-        json_object_set_new(o, "checkpoint", json_string(ckpt));
-        json_object_set(o, "epochs", epochs);
-        char *txt = json_dumps(o, JSON_COMPACT);
-        if (txt) printf("%s\n", txt);
-        free(txt);
-        json_decref(o);
+        tdl_cli_json_set(o, "method", tdl_cli_json_text("3dl"));
+        tdl_cli_json_set(o, "objective", tdl_cli_json_text(tdl_train_loss_name(s.cfg.objective)));
+        tdl_cli_json_set(o, "train", tdl_cli_json_text(source));
+        tdl_cli_json_set(o, "init", tdl_cli_json_text(init));
+        tdl_cli_json_set(o, "diffusion", tdl_cli_json_text(diff));
+        tdl_cli_json_set(o, "outer", tdl_cli_json_integer(s.cfg.outer));
+        tdl_cli_json_set(o, "resumed_from_epoch", tdl_cli_json_integer(e0));
+        tdl_cli_json_set(o, "predictor_steps", tdl_cli_json_integer(s.trainer.steps));
+        tdl_cli_json_set(o, "steps_per_outer_epoch", tdl_cli_json_integer(per_epoch));
+        tdl_cli_json_set(o, "mu", num(s.mu));
+        tdl_cli_json_set(o, "theta_distance", num(tdl_3dl_distance(&s)));
+        tdl_cli_json_set(o, "seconds", num(secs));
+        tdl_cli_json_set(o, "peak_mb", num((double)ru.ru_maxrss / 1024.0));
+        tdl_cli_json_set(o, "threads", tdl_cli_json_integer(tdl_threads_count()));
+        tdl_cli_json_set(o, "model", tdl_cli_json_text(out));
+        tdl_cli_json_set(o, "theta_model", tdl_cli_json_text(theta_path));
+        tdl_cli_json_set(o, "checkpoint", tdl_cli_json_text(ckpt));
+        tdl_cli_json_set(o, "epochs", json_incref(epochs));
+        if (tdl_cli_json_print(o, 10, 0) != TDL_EXIT_OK) goto done;
     }
     rc = TDL_EXIT_OK;
 done:
