@@ -73,7 +73,7 @@ fi
 : >"$TMP/plain"
 expect "parent is a file" 1 "^tdl: error: .*plain/x.csv" "" -- synth -o "$TMP/plain/x.csv"
 mkdir -p "$TMP/isdir"
-expect "output is a directory" 1 "^tdl: error: .*isdir: cannot rename" "" -- synth --slots 5 -o "$TMP/isdir"
+expect "output is a directory" 1 "^tdl: error: .*isdir is a directory" "" -- synth --slots 5 -o "$TMP/isdir"
 ls "$TMP" | grep -q '\.tmp\.'; [ $? -ne 0 ]; check "no temporary file left after failure" $?
 if [ -w /dev/full ]; then
     "$TDL" synth --slots 5000 -o - >/dev/full 2>"$TMP/err"; st=$?

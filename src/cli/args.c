@@ -1,13 +1,17 @@
-/* args.c: checked conversion of option values and the CLI's error format. */
+/* args.c: checked conversion of option values, the CLI's error format, and
+ * the checks every command makes of the files it reads and writes. */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
+#include "tdl/atomic_file.h"
 #include "tdl/source.h"
 
 int tdl_cli_fail(const char *what, const char *hint) {
@@ -84,4 +88,73 @@ void tdl_cli_format_eta(char *buf, size_t n, double s) {
     long t = (long)(s + 0.5);
     if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
     else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+}
+
+int tdl_cli_same_file(const char *a, const char *b) {
+    if (strcmp(a, b) == 0) return 1;
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+int tdl_cli_check_files(const char *usage, const tdl_cli_file *outputs, size_t nout,
+                        const tdl_cli_file *inputs, size_t nin, int regular_only) {
+    for (size_t i = 0; i < nout; i++) {
+        const tdl_cli_file *o = &outputs[i];
+        if (!o->path) continue;
+        for (size_t k = 0; k < nin; k++)
+            if (inputs[k].path && tdl_cli_same_file(o->path, inputs[k].path))
+                return tdl_cli_usage_error(usage, "%s %s is the same file as %s %s: writing "
+                                           "it would replace the input (give another "
+                                           "output)", o->what, o->path, inputs[k].what,
+                                           inputs[k].path);
+        for (size_t k = 0; k < i; k++)
+            if (outputs[k].path && tdl_cli_same_file(o->path, outputs[k].path))
+                return tdl_cli_usage_error(usage, "%s %s and %s %s are the same file (give two "
+                                           "outputs)", outputs[k].what, outputs[k].path,
+                                           o->what, o->path);
+        if (tdl_atomic_file_check(o->path, regular_only) != TDL_OK) {
+            char what[1200];
+            snprintf(what, sizeof what, "%s: %s", o->what, tdl_last_error());
+            return tdl_cli_fail(what, "checked before starting: the output's directory must "
+                                "exist and be writable");
+        }
+    }
+    return 0;
+}
+
+int tdl_cli_lock_output(struct tdl_file_lock *lock, const char *model) {
+    char *target = tdl_atomic_file_target(model);
+    char *path = target ? tdl_cli_sibling_path(target, ".lock") : NULL;
+    free(target);
+    if (!path) {
+        lock->fd = -1;
+        lock->path = NULL;
+        return tdl_cli_fail(tdl_last_error(), "the output's directory must exist");
+    }
+    tdl_status s = tdl_file_lock_acquire(lock, path);
+    free(path);
+    if (s != TDL_OK)
+        return tdl_cli_fail(tdl_last_error(), "wait for it to finish, or give another -o");
+    return 0;
+}
+
+static void on_signal(int sig) {
+    tdl_atomic_file_cleanup();
+    raise(sig); /* SA_RESETHAND: the default action, once this handler returns */
+}
+
+void tdl_cli_install_signal_cleanup(void) {
+    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = (int)SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; i++) {
+        struct sigaction old;
+        /* a signal the shell set to be ignored (nohup, background jobs) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
 }

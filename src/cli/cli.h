@@ -41,6 +41,40 @@ tdl_status tdl_cli_load_source(const char *source, const char *column, struct td
  * when out of memory; the caller frees. */
 char *tdl_cli_sibling_path(const char *model, const char *suffix);
 
+/* A file a command reads or writes, for tdl_cli_check_files: `what` names
+ * it in messages (an option such as "-o" or "--train", or "the checkpoint").
+ * A NULL path is skipped. */
+typedef struct tdl_cli_file {
+    const char *what;
+    const char *path;
+} tdl_cli_file;
+
+/* 1 when a and b name the same file: the same text, or both exist and are
+ * the same file (symbolic and hard links, other spellings). */
+int tdl_cli_same_file(const char *a, const char *b);
+
+/* Before any long work: every output can be written where it goes
+ * (tdl_atomic_file_check: its directory exists and takes a new file; with
+ * regular_only, an output that exists as a device or FIFO is refused,
+ * since the command keeps files beside it), no output is one of the inputs
+ * and no two outputs are the same file. Returns 0, or prints the error and
+ * returns TDL_EXIT_FAIL (the file system refuses) or TDL_EXIT_USAGE (the
+ * arguments name one file twice; the usage follows). */
+int tdl_cli_check_files(const char *usage, const tdl_cli_file *outputs, size_t nout,
+                        const tdl_cli_file *inputs, size_t nin, int regular_only);
+
+/* Lock the files a run writes beside MODEL (its checkpoint...) against a
+ * second run with the same output: the lock file MODEL.lock (sibling of the
+ * model's real path, symbolic links followed), held until
+ * tdl_file_lock_release. 0, or TDL_EXIT_FAIL with the message printed. */
+struct tdl_file_lock;
+int tdl_cli_lock_output(struct tdl_file_lock *lock, const char *model);
+
+/* SIGINT, SIGTERM and SIGHUP remove the temporary and lock files of writes
+ * in progress (tdl_atomic_file_cleanup), then end the process by the signal
+ * as before. */
+void tdl_cli_install_signal_cleanup(void);
+
 /* Monotonic seconds, for durations and rates. */
 double tdl_cli_now(void);
 

@@ -85,6 +85,9 @@ int tdl_cmd_data_corrupt(int argc, char **argv) {
     if (tdl_corrupt_check(&spec) != TDL_OK)
         return tdl_cli_usage_error(corrupt_usage, "--level: %s", tdl_last_error());
     const char *source = argv[optind];
+    const tdl_cli_file o[1] = {{"-o", out_path}}, in[1] = {{"SOURCE", source}};
+    int frc = tdl_cli_check_files(corrupt_usage, o, 1, in, 1, 0);
+    if (frc) return frc;
 
     tdl_series s = {NULL, 0};
     tdl_range r;

@@ -52,6 +52,9 @@ int tdl_cmd_data_slots(int argc, char **argv) {
     if (!out_path) return tdl_cli_usage_error(slots_usage, "no output file: give -o OUT.csv");
     opt.seconds = seconds;
     const char *in_path = argv[optind];
+    const tdl_cli_file o[1] = {{"-o", out_path}}, in[1] = {{"RAW.csv", in_path}};
+    int rc = tdl_cli_check_files(slots_usage, o, 1, in, 1, 0);
+    if (rc) return rc;
 
     tdl_slots s;
     if (tdl_slots_read(in_path, &opt, &s) != TDL_OK)

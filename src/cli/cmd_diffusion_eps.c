@@ -57,6 +57,10 @@ int tdl_cmd_diffusion_eps(int argc, char **argv) {
     if (!out) return tdl_cli_usage_error(eps_usage, "-o E.safetensors is required");
     long t;
     if (tdl_cli_parse_long(eps_usage, "--t", t_text, 0, 1000000, &t)) return TDL_EXIT_USAGE;
+    const tdl_cli_file outs[1] = {{"-o", out}};
+    const tdl_cli_file ins[2] = {{"--model", model_path}, {"--x", x_path}};
+    int frc = tdl_cli_check_files(eps_usage, outs, 1, ins, 2, 0);
+    if (frc) return frc;
 
     tdl_ddpm model;
     memset(&model, 0, sizeof model);

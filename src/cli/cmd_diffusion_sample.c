@@ -109,6 +109,10 @@ int tdl_cmd_diffusion_sample(int argc, char **argv) {
         return tdl_cli_usage_error(sample_usage, "unexpected argument '%s'", argv[optind]);
     if (!model_path) return tdl_cli_usage_error(sample_usage, "--model MODEL is required");
     if (!out) return tdl_cli_usage_error(sample_usage, "-o OUT.csv is required");
+    const tdl_cli_file outs[2] = {{"-o", out}, {"--trajectory", traj_path}};
+    const tdl_cli_file ins[1] = {{"--model", model_path}};
+    int frc = tdl_cli_check_files(sample_usage, outs, 2, ins, 1, 0);
+    if (frc) return frc;
 
     tdl_ddpm model;
     memset(&model, 0, sizeof model);

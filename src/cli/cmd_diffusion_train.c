@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tdl/atomic_file.h"
 #include "tdl/diffusion_train.h"
 #include "tdl/source.h"
 #include "tdl/threads.h"
@@ -266,6 +267,15 @@ int tdl_cmd_diffusion_train(int argc, char **argv) {
     int64_t resumed_from = 0;
     char what[1400];
     static tdl_diffusion_checkpoint_info info;
+    tdl_file_lock lock = {-1, NULL, -1};
+    /* before any work: the outputs can be written, none is the input, and no
+     * other run writes the same model and checkpoint */
+    const tdl_cli_file outs[2] = {{"-o", out}, {"the checkpoint", ckpt}};
+    tdl_cli_file ins[1] = {{"--train", source}};
+    if ((rc = tdl_cli_check_files(dtrain_usage, outs, 2, ins, 1, 1)) != 0 ||
+        (rc = tdl_cli_lock_output(&lock, out)) != 0)
+        goto done;
+    rc = TDL_EXIT_FAIL;
 
     if (resume) {
         if (access(ckpt, F_OK) != 0) {
@@ -284,6 +294,9 @@ int tdl_cmd_diffusion_train(int argc, char **argv) {
             goto done;
         }
         source = info.train_source;
+        ins[0].path = source;
+        if ((rc = tdl_cli_check_files(dtrain_usage, outs, 2, ins, 1, 1)) != 0) goto done;
+        rc = TDL_EXIT_FAIL;
         if (ov.iters) tr.cfg.iters = ov.iters;
         mc = model.cfg;
         tc = tr.cfg;
@@ -415,6 +428,7 @@ done:
     tdl_ddpm_free(&model);
     tdl_diffusion_data_free(&data);
     tdl_series_free(&raw);
+    tdl_file_lock_release(&lock);
     free(ckpt);
     return rc;
 }

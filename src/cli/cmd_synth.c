@@ -80,6 +80,11 @@ int tdl_cmd_synth(int argc, char **argv) {
         return tdl_cli_usage_error(synth_usage, "%s", tdl_last_error());
     }
 
+    if (strcmp(out, "-") != 0) {
+        const tdl_cli_file o[1] = {{"-o", out}};
+        int rc = tdl_cli_check_files(synth_usage, o, 1, NULL, 0, 0);
+        if (rc) return rc;
+    }
     tdl_series s = {NULL, 0};
     if (tdl_synth_generate(&s, profile, (size_t)slots, (uint64_t)seed) != TDL_OK)
         return tdl_cli_fail(tdl_last_error(), "");

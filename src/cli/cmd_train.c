@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tdl/atomic_file.h"
 #include "tdl/source.h"
 #include "tdl/threads.h"
 #include "tdl/train.h"
@@ -307,6 +308,15 @@ int tdl_cmd_train(int argc, char **argv) {
     tdl_series raw = {0};
     int rc = TDL_EXIT_FAIL, resumed_from = 0;
     char what[1200];
+    tdl_file_lock lock = {-1, NULL, -1};
+    /* before any work: the outputs can be written, none is an input, and no
+     * other run writes the same model and checkpoint */
+    const tdl_cli_file outs[2] = {{"-o", out}, {"the checkpoint", ckpt}};
+    tdl_cli_file ins[2] = {{"--train", source}, {"--init", init}};
+    if ((rc = tdl_cli_check_files(train_usage, outs, 2, ins, 2, 1)) != 0 ||
+        (rc = tdl_cli_lock_output(&lock, out)) != 0)
+        goto done;
+    rc = TDL_EXIT_FAIL;
 
     if (resume) {
         static tdl_checkpoint_info info;
@@ -326,6 +336,9 @@ int tdl_cmd_train(int argc, char **argv) {
             goto done;
         }
         source = info.train_source;
+        ins[0].path = source; /* the checkpoint's training source, not an output either */
+        if ((rc = tdl_cli_check_files(train_usage, outs, 2, ins, 1, 1)) != 0) goto done;
+        rc = TDL_EXIT_FAIL;
         if (epochs_opt) {
             tr.cfg.epochs = (int)epochs_opt;
             tr.cfg.max_steps = 0;
@@ -508,6 +521,7 @@ done:
     tdl_predictor_free(&pred);
     tdl_train_data_free(&data);
     tdl_series_free(&raw);
+    tdl_file_lock_release(&lock);
     free(ckpt);
     return rc;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tdl/atomic_file.h"
 #include "tdl/learn3d.h"
 #include "tdl/source.h"
 #include "tdl/threads.h"
@@ -398,8 +399,12 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
     if (!inner_given) cfg.inner = pr->inner;
     if (cfg.compat) cfg.schedule_once = 1;
 
-    char *ckpt = tdl_cli_sibling_path(out, ".ckpt.safetensors"), *dfl_path = tdl_cli_sibling_path(out, ".dfl.safetensors");
-    char *ddpm_path = tdl_cli_sibling_path(out, ".ddpm.safetensors"), *theta_path = tdl_cli_sibling_path(out, ".theta.safetensors");
+    char *ckpt = tdl_cli_sibling_path(out, ".ckpt.safetensors");
+    char *dfl_path = tdl_cli_sibling_path(out, ".dfl.safetensors");
+    char *ddpm_path = tdl_cli_sibling_path(out, ".ddpm.safetensors");
+    char *ddpm_ckpt = tdl_cli_sibling_path(out, ".ddpm.ckpt.safetensors");
+    char *theta_path = tdl_cli_sibling_path(out, ".theta.safetensors");
+    tdl_file_lock lock = {-1, NULL, -1};
     tdl_series raw = {0};
     tdl_train_data td;
     tdl_diffusion_data dd;
@@ -418,10 +423,24 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
     json_t *epochs = json_array();
     int rc = TDL_EXIT_FAIL;
     char what[1400];
-    if (!ckpt || !dfl_path || !ddpm_path || !theta_path || !epochs) {
+    if (!ckpt || !dfl_path || !ddpm_path || !ddpm_ckpt || !theta_path || !epochs) {
         rc = tdl_cli_fail("out of memory", "paths");
         goto done;
     }
+    /* before any work: every file written can be, none is an input (the
+     * pre-trained pieces beside OUT are written only when not given), and no
+     * other run writes the same files */
+    tdl_cli_file outs[7] = {{"-o", out}, {"the checkpoint", ckpt},
+                            {"the adversarial model", theta_path}, {"--log", logpath},
+                            {"the pre-trained predictor", init ? NULL : dfl_path},
+                            {"the pre-trained diffusion model", diff ? NULL : ddpm_path},
+                            {"its checkpoint", diff ? NULL : ddpm_ckpt}};
+    tdl_cli_file ins[3] = {{"--train", source}, {"--init", init}, {"--diffusion", diff}};
+    if ((rc = tdl_cli_check_files(U, outs, 1, NULL, 0, 1)) != 0 ||
+        (rc = tdl_cli_check_files(U, outs, 7, ins, 3, 0)) != 0 ||
+        (rc = tdl_cli_lock_output(&lock, out)) != 0)
+        goto done;
+    rc = TDL_EXIT_FAIL;
     if (resume) {
         if (access(ckpt, F_OK) != 0) {
             snprintf(what, sizeof what, "no checkpoint %s to resume from", ckpt);
@@ -457,6 +476,12 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
         }
         cfg = cc;
         tdl_safetensors_free(&st);
+        ins[0].path = source;
+        ins[1].path = init;
+        ins[2].path = diff;
+        outs[4].path = outs[5].path = outs[6].path = NULL; /* read now, not written */
+        if ((rc = tdl_cli_check_files(U, outs, 7, ins, 3, 0)) != 0) goto done;
+        rc = TDL_EXIT_FAIL;
     }
     if (!source) source = TDL_SOURCE_DEFAULT;
     if (tdl_cli_load_source(source, NULL, &raw) != TDL_OK ||
@@ -639,5 +664,7 @@ done:
     free(dfl_path);
     free(ddpm_path);
     free(theta_path);
+    free(ddpm_ckpt);
+    tdl_file_lock_release(&lock);
     return rc;
 }

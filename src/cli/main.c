@@ -58,6 +58,8 @@ static const tdl_command commands[] = {
 int main(int argc, char **argv) {
     /* Before anything loads BLAS kernels: use AVX-512 ones when the CPU can. */
     tdl_threads_prefer_avx512(argv);
+    /* an interrupted write leaves no temporary or lock file behind */
+    tdl_cli_install_signal_cleanup();
 
     static const struct option opts[] = {
         {"threads", required_argument, NULL, 't'},
