@@ -320,7 +320,8 @@ int r_cell_run(const rgrid *g, const rcell *c) {
     double t0 = tdl_cli_now();
     int rc = 1;
     json_t *train = NULL, *eval = NULL, *corrupt = json_object(), *settings = json_array();
-    for (int i = 0; i < c->nargs; i++) json_array_append_new(settings, json_string(c->args[i]));
+    for (int i = 0; i < c->nargs; i++)
+        json_array_append_new(settings, tdl_cli_json_text(c->args[i]));
     if (!(train = cell_train(r))) goto out;
     if (c->eval && !(eval = cell_eval(r, "eval", NULL))) goto out;
     for (int k = 0; c->corrupt && k < R_MAXCORRUPT; k++) {
@@ -332,18 +333,18 @@ int r_cell_run(const rgrid *g, const rcell *c) {
     }
     json_t *deps = json_array();
     for (int d = 0; d < c->ndeps; d++)
-        json_array_append_new(deps, json_string(g->cells[c->deps[d]].id));
+        json_array_append_new(deps, tdl_cli_json_text(g->cells[c->deps[d]].id));
     json_t *res = json_object();
-    json_object_set_new(res, "id", json_string(c->id));
-    json_object_set_new(res, "name", json_string(c->name));
-    json_object_set_new(res, "method", json_string(c->method));
+    json_object_set_new(res, "id", tdl_cli_json_text(c->id));
+    json_object_set_new(res, "name", tdl_cli_json_text(c->name));
+    json_object_set_new(res, "method", tdl_cli_json_text(c->method));
     json_object_set_new(res, "seed", json_integer(c->seed));
     json_object_set_new(res, "budget", c->kind == RK_3DL ? json_real(c->budget) : json_null());
-    json_object_set_new(res, "experiments", json_string(c->tags));
+    json_object_set_new(res, "experiments", tdl_cli_json_text(c->tags));
     json_object_set_new(res, "template", settings);
     settings = NULL;
     json_object_set_new(res, "needs", deps);
-    json_object_set_new(res, "tdl_version", json_string(TDL_VERSION));
+    json_object_set_new(res, "tdl_version", tdl_cli_json_text(TDL_VERSION));
     json_object_set_new(res, "threads", json_integer(g->cell_threads));
     json_t *cmds = json_array();
     r_join(path, sizeof path, r->dir, "/commands.txt");
@@ -351,7 +352,7 @@ int r_cell_run(const rgrid *g, const rcell *c) {
     char line[8192];
     while (hf && fgets(line, sizeof line, hf)) {
         line[strcspn(line, "\n")] = '\0';
-        json_array_append_new(cmds, json_string(line));
+        json_array_append_new(cmds, tdl_cli_json_text(line));
     }
     if (hf) fclose(hf);
     json_object_set_new(res, "commands", cmds);

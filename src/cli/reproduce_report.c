@@ -640,9 +640,9 @@ static void write_report(FILE *f, const rgrid *g, const char *figstatus) {
 static json_t *results_json(const rgrid *g) {
     const rpreset *p = g->p;
     json_t *o = json_object();
-    json_object_set_new(o, "tdl_version", json_string(TDL_VERSION));
-    json_object_set_new(o, "grid", json_string(g->grid_id));
-    json_object_set_new(o, "command", json_string(g->command));
+    json_object_set_new(o, "tdl_version", tdl_cli_json_text(TDL_VERSION));
+    json_object_set_new(o, "grid", tdl_cli_json_text(g->grid_id));
+    json_object_set_new(o, "command", tdl_cli_json_text(g->command));
     json_t *pr = json_pack("{s:s, s:i, s:i, s:f, s:i, s:f, s:i, s:f, s:i, s:s, s:i, s:i, s:i, "
                            "s:i, s:i, s:i, s:i, s:f}",
                            "name", p->name, "seeds", g->seeds, "epochs", p->epochs, "lr", p->lr,
@@ -658,7 +658,7 @@ static json_t *results_json(const rgrid *g) {
     json_object_set_new(o, "preset", pr);
     json_t *data = json_object();
     json_object_set_new(data, "synthetic", json_boolean(g->synthetic));
-    json_object_set_new(data, "dir", g->synthetic ? json_null() : json_string(g->data_dir));
+    json_object_set_new(data, "dir", g->synthetic ? json_null() : tdl_cli_json_text(g->data_dir));
     json_t *sets = json_array();
     for (int s = 0; s < R_SETS; s++)
         json_array_append_new(sets, json_pack("{s:s, s:s, s:s}", "name", R_SET_NAMES[s],
