@@ -147,7 +147,7 @@ int main(int argc, char **argv) {
     if (tdl_train_data_augment(&dbl, TDL_AUGMENT_GAUSS, 0.0, 1) != TDL_OK) die("23V doubled");
     tdl_train_config def;
     tdl_train_config_default(&def);
-    int64_t s_dfl = 0, s_dbl = 0;
+    int64_t s_dfl = 0, s_dbl;
     const method *dfl = &METHODS[0];
     const double t_dfl = time_epochs(dfl, &d, epochs, &s_dfl);
     const double t_dbl = time_epochs(dfl, &dbl, epochs, &s_dbl);
@@ -179,7 +179,6 @@ int main(int argc, char **argv) {
         fflush(stdout);
         tdl_train_data_free(&aug);
     }
-    (void)s_dbl;
     tdl_train_data_free(&dbl);
     tdl_train_data_free(&d);
     tdl_series_free(&raw);

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -509,15 +508,11 @@ static void draw(sched *S, const char *event) {
 
 static int start_cell(sched *S, int i) {
     rgrid *g = S->g;
-    fflush(NULL);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    /* the worker dies with the runner (SIGKILL included), and its own
+     * children die with it (r_cell_run forks them the same way) */
+    pid_t pid = r_fork_child(1);
     if (pid < 0) return -1;
     if (pid == 0) {
-        /* the worker dies with the runner (SIGKILL included), and its own
-         * children die with it (r_cell_run sets the same) */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(1);
         _exit(r_cell_run(g, &g->cells[i]));
     }
     S->pid[i] = pid;

@@ -16,6 +16,8 @@
 #ifndef TDL_CLI_REPRODUCE_H
 #define TDL_CLI_REPRODUCE_H
 
+#include <sys/types.h>
+
 #include <jansson.h>
 #include <limits.h>
 
@@ -117,6 +119,10 @@ typedef struct rgrid {
 } rgrid;
 
 /* reproduce_cell.c */
+/* fork() a child that dies with its parent (PR_SET_PDEATHSIG SIGKILL, set
+ * before anything else runs in it; a parent already gone: the child exits
+ * with status gone). Streams are flushed first. Returns fork()'s value. */
+pid_t r_fork_child(int gone);
 /* OUT/cells/ID (n >= PATH_MAX). */
 void r_cell_dir(const rgrid *g, const rcell *c, char *buf, size_t n);
 /* Read OUT/cells/ID/result.json if it is this cell's (its "id"); NULL if not. */

@@ -132,13 +132,9 @@ static int run_tdl(cellrun *r, char **args, const char *out_path, const char *lo
         fprintf(hf, "%s\n", line);
         fclose(hf);
     }
-    fflush(NULL);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = r_fork_child(127);
     if (pid < 0) return -1;
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
         int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int fe = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0) _exit(127);
@@ -294,6 +290,17 @@ static json_t *cell_eval(cellrun *r, const char *name, const char *corrupt) {
     json_t *o = commit_json(part, final);
     if (!o) fail(r, "evaluation %s wrote no JSON (%s)", name, part);
     return o;
+}
+
+pid_t r_fork_child(int gone) {
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(gone);
+    }
+    return pid;
 }
 
 int r_cell_run(const rgrid *g, const rcell *c) {
