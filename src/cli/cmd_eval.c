@@ -12,7 +12,8 @@
 #include "tdl/source.h"
 
 static const char eval_usage[] =
-    "usage: tdl eval --model MODEL [--train SOURCE] --test SOURCE [--test SOURCE...]\n"
+    "usage: tdl eval --model MODEL [--train SOURCE | --range LO:HI]\n"
+    "                --test SOURCE [--test SOURCE...]\n"
     "                [--protocol authors|physical] [--rule exact|authors] [--json]\n"
     "                [--dropout-eval [--seed S]] [--corrupt KIND:LEVEL [--corrupt-seed S]]\n"
     "  Per test set: rows, MSE (normalised units), and the normalised regret,\n"
@@ -21,7 +22,11 @@ static const char eval_usage[] =
     "  and maximum over the sets. The predictor runs in inference mode unless\n"
     "  --dropout-eval is given.\n"
     "  --model MODEL     predictor weights (tdl train or a PyTorch export)\n"
-    "  --train SOURCE    the training series (its range; default " TDL_SOURCE_DEFAULT ")\n"
+    "  --train SOURCE    the training series (its range). Default: the range the\n"
+    "                    model file records; a file without one (written before\n"
+    "                    tdl recorded it, or a PyTorch export) is assumed trained\n"
+    "                    on " TDL_SOURCE_DEFAULT ", with a warning\n"
+    "  --range LO:HI     the training range in tokens, instead of --train\n"
     "  --test SOURCE     a CSV file or synth:PROFILE; repeat or list several after\n"
     "                    one --test. The training source itself is evaluated on\n"
     "                    its 30% test split.\n"
@@ -84,6 +89,7 @@ int tdl_cmd_eval(int argc, char **argv) {
         {"rule", required_argument, NULL, 'r'},     {"json", no_argument, NULL, 'j'},
         {"dropout-eval", no_argument, NULL, 'd'},   {"seed", required_argument, NULL, 's'},
         {"corrupt", required_argument, NULL, 'c'},  {"corrupt-seed", required_argument, NULL, 'C'},
+        {"range", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     const char *model = NULL, *train = NULL;
     tdl_eval_protocol protocol = TDL_PROTOCOL_AUTHORS;
@@ -93,6 +99,8 @@ int tdl_cmd_eval(int argc, char **argv) {
     int corrupt = 0, corrupt_seed_given = 0;
     tdl_corrupt_spec cspec = {TDL_CORRUPT_CUTOUT, 0.0};
     tdl_eval_options eopt = {0, 0};
+    tdl_range given;
+    int range_given = 0;
     const char **tests = calloc((size_t)argc + 1, sizeof *tests);
     if (!tests) return tdl_cli_fail("out of memory", "argument list");
     optind = 1;
@@ -120,6 +128,10 @@ int tdl_cmd_eval(int argc, char **argv) {
             }
             break;
         case 'j': json = 1; break;
+        case 'R':
+            if (tdl_cli_parse_range(eval_usage, "--range", optarg, &given)) goto out;
+            range_given = 1;
+            break;
         case 'd': eopt.dropout = 1; break;
         case 's':
             if (tdl_cli_parse_long(eval_usage, "--seed", optarg, 0, LONG_MAX, &seed)) goto out;
@@ -161,8 +173,11 @@ int tdl_cmd_eval(int argc, char **argv) {
         tdl_cli_usage_error(eval_usage, "--corrupt-seed needs --corrupt");
         goto out;
     }
+    if (train && range_given) {
+        tdl_cli_usage_error(eval_usage, "--train and --range both give the training range");
+        goto out;
+    }
     eopt.seed = (uint64_t)seed;
-    if (!train) train = TDL_SOURCE_DEFAULT;
 
     rc = TDL_EXIT_FAIL;
     char what[1400];
@@ -172,6 +187,7 @@ int tdl_cmd_eval(int argc, char **argv) {
     tdl_provision_defaults(&pp);
     tdl_series raw = {0};
     tdl_range range;
+    const char *range_from = NULL;
     tdl_eval_result *res = calloc((size_t)ntest, sizeof *res);
     if (!res) { rc = tdl_cli_fail("out of memory", "results"); goto out; }
     if (tdl_predictor_load(&pred, model) != TDL_OK) { /* builds from the file's config */
@@ -179,13 +195,11 @@ int tdl_cmd_eval(int argc, char **argv) {
         tdl_cli_fail(what, "a predictor file from tdl train or a PyTorch state_dict export");
         goto free_all;
     }
-    if (tdl_cli_load_source(train, NULL, &raw) != TDL_OK ||
-        tdl_series_range(&raw, &range) != TDL_OK) {
-        snprintf(what, sizeof what, "training series %s: %s", train, tdl_last_error());
-        tdl_cli_fail(what, "--train names the series the model was trained on");
+    /* the training range: --range, --train, the model's own, else a guess */
+    if (tdl_cli_model_range(&pred, model, range_given ? &given : NULL, train, TDL_SOURCE_DEFAULT,
+                            &range, &range_from, &train))
         goto free_all;
-    }
-    tdl_series_free(&raw);
+    if (!train) train = "";  /* unknown: no test set is taken for the training series */
     for (int i = 0; i < ntest; i++) {
         float *rows = NULL;
         size_t R = 0;
@@ -216,9 +230,11 @@ int tdl_cmd_eval(int argc, char **argv) {
         printf("{\"model\": ");
         json_string(model);
         printf(", \"train\": ");
-        json_string(train);
-        printf(", \"train_min\": %.17g, \"train_max\": %.17g, \"protocol\": \"%s\", \"rule\": "
-               "\"%s\", \"mode\": \"%s\", ", range.min, range.max,
+        if (*train) json_string(train);
+        else printf("null");
+        printf(", \"train_min\": %.17g, \"train_max\": %.17g, \"train_range_from\": \"%s\", "
+               "\"protocol\": \"%s\", \"rule\": \"%s\", \"mode\": \"%s\", ", range.min, range.max,
+               range_from,
                tdl_eval_protocol_name(protocol), tdl_provision_rule_name(rule),
                eopt.dropout ? "dropout" : "inference");
         if (eopt.dropout)
@@ -244,8 +260,12 @@ int tdl_cmd_eval(int argc, char **argv) {
                "\"regret_grouped\": %.9g}}\n",
                avg[0], avg[1], avg[2], mx[0], mx[1], mx[2]);
     } else {
-        printf("model %s, trained on %s (range %.6g .. %.6g)\n", model, train, range.min,
-               range.max);
+        printf("model %s, trained on %s (range %.6g .. %.6g, from %s)\n", model,
+               *train ? train : "?", range.min, range.max,
+               strcmp(range_from, "model") == 0     ? "the model file"
+               : strcmp(range_from, "range") == 0   ? "--range"
+               : strcmp(range_from, "guessed") == 0 ? "a GUESS: the file records none"
+                                                    : "--train");
         printf("protocol %s, rule %s, ", tdl_eval_protocol_name(protocol),
                tdl_provision_rule_name(rule));
         if (eopt.dropout)
