@@ -1,13 +1,14 @@
 # tdl: the two commands.
 #   make         set up (Debian packages), build libtdl and build/tdl, run the
 #                main job on the built-in default input
-#   make check   set up, build, run every test, then again under ASan+UBSan
-# Other targets: build, test, test-sanitize, bench, fixtures, clean.
+#   make check   set up, build, run every test, then again under ASan+UBSan, and
+#                the serving path's threads test under ThreadSanitizer
+# Other targets: build, test, test-sanitize, test-tsan, bench, fixtures, clean.
 
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build build-sanitize demo check test test-sanitize bench fixtures fuzz clean
+.PHONY: all setup build build-sanitize build-tsan demo check test test-sanitize test-tsan bench fixtures fuzz clean
 
 all: build demo
 
@@ -30,7 +31,7 @@ build-sanitize: setup
 demo: build
 	@TRAIN="$(TRAIN)" TEST="$(TEST)" EPOCHS="$(EPOCHS)" LR="$(LR)" sh scripts/demo.sh
 
-check: build build-sanitize
+check: build build-sanitize build-tsan
 	@sh scripts/check.sh
 
 test: build
@@ -38,6 +39,15 @@ test: build
 
 test-sanitize: build-sanitize
 	@cd build-sanitize && ctest --output-on-failure
+
+# The serving path under ThreadSanitizer: 4 threads on 4 provisioner handles
+# (tests/test_provisioner.c), in build-tsan/.
+build-tsan: setup
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTDL_TSAN=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-tsan -j $(JOBS) --target test_provisioner
+
+test-tsan: build-tsan
+	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" ctest --output-on-failure -R test_provisioner_threads
 
 bench: build
 	@sh bench/run.sh
@@ -48,7 +58,7 @@ fixtures:
 	@/usr/bin/python3 tools/gen_fixtures.py tests/fixtures
 
 clean:
-	rm -rf build build-sanitize build-fuzz
+	rm -rf build build-sanitize build-tsan build-fuzz
 
 # libFuzzer targets (clang) for every reader: safetensors, CSV series, request
 # logs. `make fuzz` builds them and runs each for FUZZ_RUNS executions,

@@ -120,6 +120,28 @@ void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const floa
 void tdl_predictor_backward_input(tdl_predictor *p, tdl_predictor_cache *c, const float *dy,
                                   float *dx, int B, int params);
 
+/* Streaming inference for serving: one series, one value at a time. After
+ * each value x (normalised units) the predictor's output (inference mode)
+ * on the window of the last T values, as tdl_predictor_forward on that
+ * window would give it, to float rounding (the products are summed in
+ * another order than OpenBLAS's). The T windows in flight are kept and
+ * advanced together, so a value costs one window's work with the weights
+ * read once (predictor_stream.c). The stream holds a packed copy of
+ * the weights (the predictor may be freed after init) and every buffer it
+ * needs: push allocates nothing, uses no OpenMP, no BLAS and no global
+ * state, so several streams run on several threads at once (one thread per
+ * stream at a time). */
+typedef struct tdl_predictor_stream tdl_predictor_stream;
+tdl_status tdl_predictor_stream_init(tdl_predictor_stream **s, const tdl_predictor *p);
+void tdl_predictor_stream_free(tdl_predictor_stream *s); /* NULL-safe */
+/* Forget every value pushed (a new series). */
+void tdl_predictor_stream_reset(tdl_predictor_stream *s);
+/* Push x; once T values have been pushed since the reset, write *y (the raw
+ * output, normalised units, before relu) and return 1, else return 0. */
+int tdl_predictor_stream_push(tdl_predictor_stream *s, float x, float *y);
+/* Values pushed since the reset. */
+int64_t tdl_predictor_stream_pushed(const tdl_predictor_stream *s);
+
 /* Losses on a batch of outputs y (B) against targets t (B), both normalised;
  * each returns the mean loss and writes dy (B) = dLoss/dy.
  *   MSE: mean (y - t)^2.
