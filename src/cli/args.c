@@ -1,5 +1,6 @@
 /* args.c: checked conversion of option values and the CLI's error format. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -160,4 +161,13 @@ int tdl_cli_model_range(const tdl_predictor *p, const char *model, const tdl_ran
     if (train) range_differs(p, model, *out, "--train");
     *source = src;
     return 0;
+}
+
+int tdl_cli_same_source(const char *a, const char *b) {
+    if (strcmp(a, b) == 0) return 1;
+    if (strncmp(a, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0 ||
+        strncmp(b, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0)
+        return 0;
+    char ra[PATH_MAX], rb[PATH_MAX];
+    return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
 }

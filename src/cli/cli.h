@@ -36,6 +36,9 @@ int tdl_cli_parse_double(const char *usage, const char *option, const char *text
 struct tdl_series;
 tdl_status tdl_cli_load_source(const char *source, const char *column, struct tdl_series *out);
 
+/* 1 when two sources name the same series (the same text, or the same file). */
+int tdl_cli_same_source(const char *a, const char *b);
+
 /* Parse LO:HI (finite numbers, HI > LO) into *r, the training range given
  * on the command line; as tdl_cli_parse_long on failure. */
 struct tdl_range;
@@ -75,6 +78,7 @@ int tdl_cmd_decide(int argc, char **argv);
 int tdl_cmd_eval(int argc, char **argv);
 int tdl_cmd_info(int argc, char **argv);
 int tdl_cmd_inspect(int argc, char **argv);
+int tdl_cmd_provision(int argc, char **argv);
 int tdl_cmd_data(int argc, char **argv);
 int tdl_cmd_data_slots(int argc, char **argv);
 int tdl_cmd_data_info(int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tdl/atomic_file.h"
 #include "tdl/evaluate.h"
 #include "tdl/source.h"
 
@@ -16,6 +17,7 @@ static const char eval_usage[] =
     "                --test SOURCE [--test SOURCE...]\n"
     "                [--protocol authors|physical] [--rule exact|authors] [--json]\n"
     "                [--dropout-eval [--seed S]] [--corrupt KIND:LEVEL [--corrupt-seed S]]\n"
+    "                [--forecasts F.csv]\n"
     "  Per test set: rows, MSE (normalised units), and the normalised regret,\n"
     "  pooled over all instances and in the authors' per-(batch, step) form\n"
     "  (batches of 64 rows, the last incomplete one dropped); then the average\n"
@@ -42,6 +44,10 @@ static const char eval_usage[] =
     "                    to Table I; not a result of its own\n"
     "  --seed S          dropout masks of --dropout-eval, 0..2^63-1 (default 1);\n"
     "                    the same seed and thread count give the same numbers\n"
+    "  --forecasts F.csv every forecast, written atomically: test, slot (the index\n"
+    "                    in the test series of the slot forecast), forecast and\n"
+    "                    actual tokens; compare with `tdl provision` (physical\n"
+    "                    protocol: the same windows, the same range)\n"
     "  --corrupt K:L     corrupt every test series (and the training source's 30%\n"
     "                    split) in normalised units after its normalisation under\n"
     "                    the protocol, before evaluation (Fig. 2): cutout:P (values\n"
@@ -53,15 +59,7 @@ static const char eval_usage[] =
     "                    set draws from the start of the same stream, as\n"
     "                    `tdl data corrupt --seed S` does\n";
 
-/* 1 when two sources name the same series (same text, or the same file). */
-static int same_source(const char *a, const char *b) {
-    if (strcmp(a, b) == 0) return 1;
-    if (strncmp(a, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0 ||
-        strncmp(b, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0)
-        return 0;
-    char ra[PATH_MAX], rb[PATH_MAX];
-    return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
-}
+#define same_source tdl_cli_same_source
 
 static void json_string(const char *s) {
     putchar('"');
@@ -89,7 +87,7 @@ int tdl_cmd_eval(int argc, char **argv) {
         {"rule", required_argument, NULL, 'r'},     {"json", no_argument, NULL, 'j'},
         {"dropout-eval", no_argument, NULL, 'd'},   {"seed", required_argument, NULL, 's'},
         {"corrupt", required_argument, NULL, 'c'},  {"corrupt-seed", required_argument, NULL, 'C'},
-        {"range", required_argument, NULL, 'R'},
+        {"range", required_argument, NULL, 'R'},  {"forecasts", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     const char *model = NULL, *train = NULL;
     tdl_eval_protocol protocol = TDL_PROTOCOL_AUTHORS;
@@ -98,7 +96,8 @@ int tdl_cmd_eval(int argc, char **argv) {
     long seed = 1, corrupt_seed = 1;
     int corrupt = 0, corrupt_seed_given = 0;
     tdl_corrupt_spec cspec = {TDL_CORRUPT_CUTOUT, 0.0};
-    tdl_eval_options eopt = {0, 0};
+    tdl_eval_options eopt = {0, 0, NULL};
+    const char *forecasts = NULL;
     tdl_range given;
     int range_given = 0;
     const char **tests = calloc((size_t)argc + 1, sizeof *tests);
@@ -128,6 +127,7 @@ int tdl_cmd_eval(int argc, char **argv) {
             }
             break;
         case 'j': json = 1; break;
+        case 'F': forecasts = optarg; break;
         case 'R':
             if (tdl_cli_parse_range(eval_usage, "--range", optarg, &given)) goto out;
             range_given = 1;
@@ -188,6 +188,7 @@ int tdl_cmd_eval(int argc, char **argv) {
     tdl_series raw = {0};
     tdl_range range;
     const char *range_from = NULL;
+    tdl_atomic_file ff = {NULL, NULL, NULL};
     tdl_eval_result *res = calloc((size_t)ntest, sizeof *res);
     if (!res) { rc = tdl_cli_fail("out of memory", "results"); goto out; }
     if (tdl_predictor_load(&pred, model) != TDL_OK) { /* builds from the file's config */
@@ -200,6 +201,20 @@ int tdl_cmd_eval(int argc, char **argv) {
                             &range, &range_from, &train))
         goto free_all;
     if (!train) train = "";  /* unknown: no test set is taken for the training series */
+    if (forecasts) {
+        for (int i = 0; i < ntest; i++)
+            if (same_source(forecasts, tests[i]) || same_source(forecasts, model)) {
+                tdl_cli_usage_error(eval_usage, "--forecasts %s is one of the inputs", forecasts);
+                rc = TDL_EXIT_USAGE;
+                goto free_all;
+            }
+        if (tdl_atomic_file_open(&ff, forecasts) != TDL_OK) {
+            snprintf(what, sizeof what, "--forecasts %s: %s", forecasts, tdl_last_error());
+            tdl_cli_fail(what, "check the directory");
+            goto free_all;
+        }
+        fprintf(ff.f, "test,slot,forecast,actual\n");
+    }
     for (int i = 0; i < ntest; i++) {
         float *rows = NULL;
         size_t R = 0;
@@ -208,14 +223,35 @@ int tdl_cmd_eval(int argc, char **argv) {
         if (s == TDL_OK)
             s = tdl_eval_rows_corrupt(&rows, &R, &raw, is_train, range, protocol,
                                       corrupt ? &cspec : NULL, (uint64_t)corrupt_seed);
+        free(eopt.forecasts);
+        eopt.forecasts = NULL;
+        if (s == TDL_OK && forecasts &&
+            !(eopt.forecasts = malloc(R * TDL_WINDOWS_PER_ROW * sizeof *eopt.forecasts)))
+            s = tdl_error(TDL_ERR_NOMEM, "forecasts of %zu rows", R);
         if (s == TDL_OK) s = tdl_evaluate_opts(&pred, rows, R, range, &pp, rule, 64, &eopt, &res[i]);
         free(rows);
+        if (s == TDL_OK && forecasts) { /* slot = index of the value forecast in the series */
+            size_t first = 0, ntest_rows;
+            if (is_train) tdl_rows_split(tdl_rows_count(raw.n), &first, &ntest_rows);
+            for (size_t r = 0; r < R; r++)
+                for (int t = TDL_WINDOW_IN; t < TDL_ROW_LEN; t++) {
+                    size_t slot = (first + r) * TDL_ROW_LEN + (size_t)t;
+                    fprintf(ff.f, "%s,%zu,%.17g,%.17g\n", tests[i], slot,
+                            eopt.forecasts[r * TDL_WINDOWS_PER_ROW + (size_t)(t - TDL_WINDOW_IN)],
+                            raw.v[slot]);
+                }
+        }
         tdl_series_free(&raw);
         if (s != TDL_OK) {
             snprintf(what, sizeof what, "test set %s: %s", tests[i], tdl_last_error());
             tdl_cli_fail(what, "a test series needs at least 28 finite values");
             goto free_all;
         }
+    }
+    if (forecasts && tdl_atomic_file_commit(&ff) != TDL_OK) {
+        snprintf(what, sizeof what, "--forecasts %s: %s", forecasts, tdl_last_error());
+        tdl_cli_fail(what, "nothing written");
+        goto free_all;
     }
     double avg[3] = {0, 0, 0}, mx[3] = {0, 0, 0};
     for (int i = 0; i < ntest; i++) {
@@ -297,6 +333,8 @@ int tdl_cmd_eval(int argc, char **argv) {
     }
     rc = TDL_EXIT_OK;
 free_all:
+    if (forecasts) tdl_atomic_file_abort(&ff); /* safe after a commit */
+    free(eopt.forecasts);
     tdl_predictor_free(&pred);
     tdl_series_free(&raw);
     free(res);

@@ -23,6 +23,8 @@ static const char main_usage[] =
     "  eval       a trained predictor's MSE and regret on test workloads\n"
     "  info       the build, its BLAS kernels, threads and CPU\n"
     "  inspect    validate a .safetensors model file and list its tensors\n"
+    "  provision  serve a predictor: slot tokens on stdin, the next slot's capacity\n"
+    "             on stdout; --replay backtests it on a series against the oracle\n"
     "  synth      write a synthetic token workload series (fitted profiles)\n"
     "  train      train the workload predictor (MSE or decision-focused)\n"
     "\n"
@@ -47,6 +49,7 @@ static const tdl_command commands[] = {
     {"eval", tdl_cmd_eval},
     {"info", tdl_cmd_info},
     {"inspect", tdl_cmd_inspect},
+    {"provision", tdl_cmd_provision},
     {"synth", tdl_cmd_synth},
     {"train", tdl_cmd_train},
     {"diffusion", tdl_cmd_diffusion},
