@@ -57,7 +57,8 @@ grep -q "meta method = 3dl" "$TMP/out" && grep -q "meta train_min = " "$TMP/out"
     grep -q "meta train_max = " "$TMP/out" && grep -q "meta rule = exact" "$TMP/out" &&
     grep -q "meta row_len = 28" "$TMP/out"
 check "3dl model records method, range, row length and rule" $?
-expect "the DFL model (tdl train) records its origin" 0 "" "meta method = dfl" -- inspect "$TMP/dfl.safetensors"
+expect "the DFL model (tdl train) records its origin" 0 "" "meta method = dfl" \
+    -- inspect "$TMP/dfl.safetensors"
 grep -q "meta train_min = " "$TMP/out"; check "the DFL model records its range" $?
 expect "adversarial theta written" 0 "" "meta kind = tdl-ddpm" -- inspect "$TMP/a.theta.safetensors"
 expect "adversary off" 0 "adversary off" "" -- --threads 2 $ARGS --outer 1 --adversary off -o "$TMP/off.safetensors"

@@ -84,7 +84,8 @@ static void stream_vs_batch(const tdl_predictor_config *cfg, const char *what) {
     TDL_CHECK(tdl_predictor_cache_init(&c, cfg, W) == TDL_OK, "cache");
     TDL_CHECK(tdl_predictor_cache_init(&c1, cfg, 1) == TDL_OK, "cache");
     tdl_predictor_forward(&p, c, win, yb, W, 0, NULL);
-    for (int w = 0; w < W; w++) tdl_predictor_forward(&p, c1, win + (size_t)w * T, y1 + w, 1, 0, NULL);
+    for (int w = 0; w < W; w++)
+        tdl_predictor_forward(&p, c1, win + (size_t)w * T, y1 + w, 1, 0, NULL);
     tdl_predictor_stream *s = NULL;
     TDL_CHECK(tdl_predictor_stream_init(&s, &p) == TDL_OK, "stream");
     int early = 0;
@@ -335,15 +336,17 @@ static void backtest(void) {
         util += tdl_provision_utility(&pp, u, w);
     }
     TDL_CHECK(same, "per-slot records equal the pushes' decisions");
-    TDL_CHECK(fabs(r.model.loss - lm) <= 1e-9 * fabs(lm) && fabs(r.oracle.loss - lo) <= 1e-9 * fabs(lo),
+    TDL_CHECK(fabs(r.model.loss - lm) <= 1e-9 * fabs(lm) &&
+                  fabs(r.oracle.loss - lo) <= 1e-9 * fabs(lo),
               "losses %g %g vs %g %g", r.model.loss, r.oracle.loss, lm, lo);
     TDL_CHECK(fabs(r.regret - (lm - lo)) <= 1e-9 * fabs(lo) &&
               fabs(r.regret_normalised - (lm - lo) / -lo) <= 1e-9, "regret");
-    TDL_CHECK(r.model.under_slots == under && r.model.unserved == unserved && r.model.idle == idle &&
-              r.model.capacity == cap && fabs(r.model.mean_over - idle / (double)r.slots) <= 1e-9,
+    TDL_CHECK(r.model.under_slots == under && r.model.unserved == unserved &&
+              r.model.idle == idle && r.model.capacity == cap &&
+              fabs(r.model.mean_over - idle / (double)r.slots) <= 1e-9,
               "tokens: under-provisioned slots and tokens, over-provisioning");
-    TDL_CHECK(fabs(r.model.cost - cost) <= 1e-9 * cost && fabs(r.model.utility - util) <= 1e-9 * util,
-              "cost units");
+    TDL_CHECK(fabs(r.model.cost - cost) <= 1e-9 * cost &&
+              fabs(r.model.utility - util) <= 1e-9 * util, "cost units");
     TDL_CHECK(fabs(r.model.loss - (0.3 * r.model.cost - 0.7 * r.model.utility)) <=
                   1e-9 * fabs(r.model.loss), "L = (1 - eta) cost - eta utility");
     TDL_CHECK(r.oracle.under_slots == (int64_t)r.slots, "the exact rule's oracle under-provisions "
@@ -354,7 +357,8 @@ static void backtest(void) {
     float *rows = NULL;
     size_t R = 0;
     tdl_eval_result er;
-    TDL_CHECK(tdl_eval_rows(&rows, &R, &raw, 0, TRAIN_RANGE, TDL_PROTOCOL_PHYSICAL) == TDL_OK, "rows");
+    TDL_CHECK(tdl_eval_rows(&rows, &R, &raw, 0, TRAIN_RANGE, TDL_PROTOCOL_PHYSICAL) == TDL_OK,
+              "rows");
     TDL_CHECK(tdl_evaluate(&p, rows, R, TRAIN_RANGE, &pp, TDL_PROVISION_EXACT, 64, &er) == TDL_OK,
               "evaluate");
     free(rows);
@@ -371,7 +375,8 @@ static void backtest(void) {
     /* EVAL_TRAIN: the training series' 30% split */
     tdl_series tr = {0};
     load("synth:conversation:1:2800", &tr);
-    TDL_CHECK(tdl_eval_rows(&rows, &R, &tr, 1, TRAIN_RANGE, TDL_PROTOCOL_PHYSICAL) == TDL_OK, "rows");
+    TDL_CHECK(tdl_eval_rows(&rows, &R, &tr, 1, TRAIN_RANGE, TDL_PROTOCOL_PHYSICAL) == TDL_OK,
+              "rows");
     TDL_CHECK(tdl_evaluate(&p, rows, R, TRAIN_RANGE, &pp, TDL_PROVISION_EXACT, 64, &er) == TDL_OK,
               "evaluate");
     free(rows);
@@ -386,10 +391,10 @@ static void backtest(void) {
     tdl_test_record(dr <= 1e-6 * er.regret_pooled);
     /* bad series */
     double shortv[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-    TDL_CHECK(tdl_provisioner_backtest(pv, shortv, 7, TDL_BACKTEST_ALL, NULL, &r) == TDL_ERR_INVALID,
-              "7 values: nothing to score: %s", tdl_last_error());
-    TDL_CHECK(tdl_provisioner_backtest(pv, shortv, 10, TDL_BACKTEST_EVAL, NULL, &r) == TDL_ERR_INVALID,
-              "10 values: no row: %s", tdl_last_error());
+    TDL_CHECK(tdl_provisioner_backtest(pv, shortv, 7, TDL_BACKTEST_ALL, NULL, &r) ==
+                  TDL_ERR_INVALID, "7 values: nothing to score: %s", tdl_last_error());
+    TDL_CHECK(tdl_provisioner_backtest(pv, shortv, 10, TDL_BACKTEST_EVAL, NULL, &r) ==
+                  TDL_ERR_INVALID, "10 values: no row: %s", tdl_last_error());
     shortv[8] = NAN;
     TDL_CHECK(tdl_provisioner_backtest(pv, shortv, 10, TDL_BACKTEST_ALL, NULL, &r) ==
               TDL_ERR_INVALID && strstr(tdl_last_error(), "value 8"), "NaN named: %s",

@@ -93,7 +93,9 @@ void tdl_groupnorm_backward(float *dinp, float *dweight, float *dbias, const flo
 
 /* ----------------------------------------------------------- activations */
 /* GELU of one value, the expression of tdl_gelu_forward: x/2 erfc(-x / sqrt 2). */
-static inline float tdl_gelu_value(float x) { return 0.5f * x * erfcf(-x * 0.70710678118654752440f); }
+static inline float tdl_gelu_value(float x) {
+    return 0.5f * x * erfcf(-x * 0.70710678118654752440f);
+}
 /* GELU, erf form: out = x/2 (1 + erf(x / sqrt 2)). out may alias inp. (N) */
 void tdl_gelu_forward(float *out, const float *inp, size_t N);
 void tdl_gelu_backward(float *dinp, const float *dout, const float *inp, size_t N);

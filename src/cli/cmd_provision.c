@@ -358,7 +358,9 @@ static int write_slots(const popts *o, const model_run *m, int nm) {
     fprintf(af.f, "slot,actual,oracle_capacity,oracle_loss");
     for (int i = 0; i < nm; i++) {
         if (nm == 1) fprintf(af.f, ",forecast,capacity,loss,regret");
-        else fprintf(af.f, ",forecast_%d,capacity_%d,loss_%d,regret_%d", i + 1, i + 1, i + 1, i + 1);
+        else
+            fprintf(af.f, ",forecast_%d,capacity_%d,loss_%d,regret_%d", i + 1, i + 1, i + 1,
+                    i + 1);
     }
     fputc('\n', af.f);
     for (size_t s = 0; s < m[0].res.slots; s++) {

@@ -135,7 +135,8 @@ static tdl_status file_config(const tdl_safetensors *st, const char *path,
 static tdl_status file_meta(const tdl_safetensors *st, const char *path, tdl_predictor_meta *m) {
     static const char what[] = "tdl predictor model";
     memset(m, 0, sizeof *m);
-    const char *lo = tdl_safetensors_meta(st, "train_min"), *hi = tdl_safetensors_meta(st, "train_max");
+    const char *lo = tdl_safetensors_meta(st, "train_min");
+    const char *hi = tdl_safetensors_meta(st, "train_max");
     if (lo || hi) {
         TDL_TRY(tdl_safetensors_meta_double(st, path, what, "train_min", &m->range.min));
         TDL_TRY(tdl_safetensors_meta_double(st, path, what, "train_max", &m->range.max));

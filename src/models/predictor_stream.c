@@ -331,7 +331,8 @@ int tdl_predictor_stream_push(tdl_predictor_stream *s, float x, float *y) {
     /* slot of the window that starts with x; the others in flight (at most
      * T - 1 of them, all rows before the stream has seen T values) */
     const int fresh = (int)(s->pushed % T);
-    const int live = s->pushed + 1 < T ? (int)s->pushed + 1 : T; /* windows in flight, fresh included */
+    /* windows in flight, the fresh one included */
+    const int live = s->pushed + 1 < T ? (int)s->pushed + 1 : T;
     /* g0 = (b_ih + b_hh) + x w_ih, the input projection of every row */
     for (int j = 0; j < G1; j++) s->g0[j] = s->b1[j] + x * s->wih1[j];
     int M = 0; /* rows with a previous state: the live ones but fresh */
