@@ -2,7 +2,9 @@
  * slot's tokens and get the next slot's capacity, with the paper's predictor
  * (7 -> LSTM 128 -> LSTM 64 -> 32 -> 1).
  *   - decisions per second: pushes over the series in a loop, best of 3
- *     rounds of at least 1 s;
+ *     rounds of at least 1 s, in wall-clock time and in the thread's CPU
+ *     time (on a shared, loaded machine the first counts the time the
+ *     thread waits for a core, the second only the time it runs);
  *   - latency of one push + decide: each of 200,000 pushes timed alone
  *     (CLOCK_MONOTONIC around the call), p50, p99, p99.9 and the maximum;
  *   - for scale, the same forecast through tdl_predictor_forward on one
@@ -28,6 +30,12 @@ enum { LAT_N = 200000 };
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+static double thread_cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 typedef struct {
@@ -98,7 +106,13 @@ int main(int argc, char **argv) {
     const char *leaf = strrchr(source, '/') ? strrchr(source, '/') + 1 : source;
     /* throughput */
     loop_ctx lc = {pv, raw.v, raw.n, 0, 0.0};
-    double per = bench_best(loop10k, &lc, 3, 1.0) / 10000.0;
+    double per = bench_best(loop10k, &lc, 3, 1.0) / 10000.0, cpu = 1e30;
+    for (int r = 0; r < 3; r++) {
+        double t0 = thread_cpu();
+        for (int k = 0; k < 20; k++) loop10k(&lc);
+        double t = (thread_cpu() - t0) / 200000.0;
+        if (t < cpu) cpu = t;
+    }
     /* latency, each push timed alone */
     double *lat = malloc(LAT_N * sizeof *lat);
     if (!lat) return 1;
@@ -129,9 +143,10 @@ int main(int argc, char **argv) {
     const double macs = 6.0 * 4 * cfg.H1 * cfg.H1 + 7.0 * 4 * cfg.H2 * cfg.H1 +
                         6.0 * 4 * cfg.H2 * cfg.H2 + (double)cfg.F * cfg.H2 + cfg.F;
     printf("| measure (%s, 1 thread) | value | target |\n|---|---|---|\n", leaf);
-    printf("| decisions per second (push + decide) | %.0f | >= 100,000 |\n", 1.0 / per);
-    printf("| mean time per decision | %.2f us (%.1f GFLOP/s) |  |\n", per * 1e6,
-           2.0 * macs / per * 1e-9);
+    printf("| decisions per second (push + decide), wall clock | %.0f | >= 100,000 |\n", 1.0 / per);
+    printf("| decisions per second of the thread's CPU time | %.0f |  |\n", 1.0 / cpu);
+    printf("| mean time per decision, wall clock / CPU | %.2f us / %.2f us (%.1f GFLOP/s of CPU "
+           "time) |  |\n", per * 1e6, cpu * 1e6, 2.0 * macs / cpu * 1e-9);
     printf("| latency p50 | %.2f us |  |\n", lat[LAT_N / 2] * 1e6);
     printf("| latency p99 | %.2f us | < 50 us |\n", lat[LAT_N * 99 / 100] * 1e6);
     printf("| latency p99.9 | %.2f us |  |\n", lat[LAT_N * 999 / 1000] * 1e6);
