@@ -61,9 +61,11 @@ clean:
 	rm -rf build build-sanitize build-tsan build-fuzz
 
 # libFuzzer targets (clang) for every reader: safetensors, CSV series, request
-# logs. `make fuzz` builds them and runs each for FUZZ_RUNS executions,
+# logs, a predictor model file as serving reads it (metadata, provisioner). `make fuzz` builds them and runs each for FUZZ_RUNS executions,
 # seeded with the committed fixtures and test files.
 FUZZ_RUNS ?= 1000000
+OPENBLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-openmp
+OPENBLAS_LIB ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
 FUZZ_CC = clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -Iinclude
 fuzz:
@@ -82,3 +84,12 @@ fuzz:
 	./build-fuzz/fuzz_safetensors -runs=$(FUZZ_RUNS) -max_len=4096 build-fuzz/corpus
 	./build-fuzz/fuzz_csv -runs=$(FUZZ_RUNS) -max_len=4096 -dict=fuzz/csv.dict build-fuzz/corpus-csv
 	./build-fuzz/fuzz_slots -runs=$(FUZZ_RUNS) -max_len=4096 -dict=fuzz/csv.dict build-fuzz/corpus-slots
+	@mkdir -p build-fuzz/corpus-predictor
+	@cp fuzz/seeds/predictor_tiny.safetensors build-fuzz/corpus-predictor/
+	$(FUZZ_CC) -I$(OPENBLAS_INC) fuzz/fuzz_predictor.c src/models/predictor.c \
+	  src/models/predictor_stream.c src/serve/provisioner.c src/core/params.c \
+	  src/core/safetensors.c src/core/atomic_file.c src/core/status.c src/core/rng.c \
+	  src/task/provision.c src/task/provision_rule.c src/data/series_rows.c src/nn/lstm.c \
+	  src/nn/layernorm.c src/nn/activation.c -ljansson -lm -L$(OPENBLAS_LIB) -lopenblas -lgomp \
+	  -o build-fuzz/fuzz_predictor
+	./build-fuzz/fuzz_predictor -runs=$(FUZZ_RUNS) -max_len=4096 build-fuzz/corpus-predictor
