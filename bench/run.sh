@@ -47,6 +47,31 @@ else
     : >"$TMP/dfl.torch"
 fi
 
+# One epoch of each predictor method (issue 11): tdl (1 and 2 threads) and
+# the PyTorch twins (1 thread, 2 threads PASSIVE), same session.
+: >"$TMP/methods.tdl"
+: >"$TMP/methods.torch"
+if [ -f "$AZURE/23V.csv" ]; then
+    for th in 1 2; do
+        echo "bench: one epoch of each method (tdl, $th threads)" >&2
+        "$BIN/bench_methods" "$AZURE" 2 $th >>"$TMP/methods.tdl"
+    done
+    if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+        for m in dfl mse kl-dro da-gauss da-cutout da-perlin w-dro; do
+            echo "bench: one $m epoch (PyTorch twin, 1 and 2 threads)" >&2
+            if [ "$m" = w-dro ]; then ep=1; else ep=2; fi
+            /usr/bin/python3 bench/torch_methods.py "$AZURE/23V.csv" --method $m --threads 1 \
+                --epochs $ep >>"$TMP/methods.torch"
+            OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_methods.py "$AZURE/23V.csv" \
+                --method $m --threads 2 --epochs $ep >>"$TMP/methods.torch"
+        done
+    else
+        echo "PyTorch not installed (scripts/setup.sh --with-torch): no twin measured" >"$TMP/methods.torch"
+    fi
+else
+    echo "the Azure data is absent ($AZURE): methods not measured" >"$TMP/methods.tdl"
+fi
+
 # One evaluation over the seven Azure test sets (issue 4): tdl and the twin.
 if [ -f "$AZURE/23V.csv" ]; then
     echo "bench: evaluation over the 7 Azure sets (tdl)" >&2
@@ -301,6 +326,36 @@ fi
         echo
         awk -v a="$best_tdl" -v b="$best_torch" 'BEGIN { printf "Best epoch: tdl %.3f s, PyTorch %.3f s: %.2f x faster.\n", a, b, b / a }'
     fi
+    echo
+    echo "## One training epoch of each method on 23V (issue 11)"
+    echo
+    echo "Every method through the one loop (bench/bench_methods.c: tdl_trainer_epoch,"
+    echo "spec settings, seed 1, best of 2 epochs) next to the reference its target is"
+    echo "stated against: KL-DRO and MSE against a DFL epoch on the same 525 rows; the"
+    echo "augmentations (rows + one noisy copy, 336 steps) against a DFL epoch on 1050"
+    echo "rows; W-DRO (15 Frank-Wolfe iterations per step) against 16 forward-backward"
+    echo "passes per step timed alone (15 of forward + input gradient, one DFL step"
+    echo "without Adam). The PyTorch twins (bench/torch_methods.py, the same loop as"
+    echo "torch_dfl_epoch.py with each method's step written from spec section 6)"
+    echo "run 1 thread and 2 threads with OMP_WAIT_POLICY=PASSIVE."
+    echo
+    echo "| method | kernels | threads | steps | epoch | reference | epoch / reference | peak RSS |"
+    echo "|---|---|---|---|---|---|---|---|"
+    cat "$TMP/methods.tdl"
+    echo
+    sed 's/^/    /' "$TMP/methods.torch"
+    echo
+    echo "| method | tdl best | twin best | tdl vs twin |"
+    echo "|---|---|---|---|"
+    awk '
+        FNR == NR && /^\| / { split($0, f, "|"); m = f[2]; gsub(/ /, "", m)
+            split(f[6], v, " "); if (!(m in t) || v[1] < t[m]) t[m] = v[1]
+            if (!(m in order)) { order[m] = ++n; name[n] = m } next }
+        FNR != NR && /per epoch/ { m = $3; s = $6 + 0
+            if (!(m in p) || s < p[m]) p[m] = s }
+        END { for (i = 1; i <= n; i++) { m = name[i]
+            if (m in p) printf "| %s | %.3f s | %.3f s | %.2f x |\n", m, t[m], p[m], p[m] / t[m]
+            else printf "| %s | %.3f s | - | - |\n", m, t[m] } }' "$TMP/methods.tdl" "$TMP/methods.torch"
     echo
     echo "## One evaluation over the seven Azure test sets (Table I's sets)"
     echo

@@ -9,6 +9,7 @@
 #include "tdl/diffusion_train.h"
 #include "tdl/distance.h"
 #include "tdl/evaluate.h"
+#include "tdl/hash.h"
 #include "tdl/learn3d.h"
 #include "tdl/nn.h"
 #include "tdl/noise.h"

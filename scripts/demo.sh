@@ -14,6 +14,9 @@
 #           rows (default the tiny-t100 preset, 150 iterations) and the images
 #           it samples (default 16) for the quality report
 #   DIFF_ITERS: override the preset's iterations
+#   REPRO_OUT, REPRO_DATA: where the demo grid of `tdl reproduce` goes (default
+#           build/demo/reproduce) and its --data (default synth, the measured
+#           setting; REPRO_DATA=../shared/data/azure for the real series)
 # Example on real traces:
 #   make demo TRAIN=../shared/data/azure/23V.csv \
 #        TEST="../shared/data/azure/23V.csv ../shared/data/azure/24V.csv ../shared/data/azure/23D.csv"
@@ -30,6 +33,8 @@ OUT=${OUT:-build/demo/dfl.safetensors}
 DIFF_PRESET=${DIFF_PRESET:-tiny-t100}
 DIFF_IMAGES=${DIFF_IMAGES:-16}
 DIFF_ITERS=${DIFF_ITERS:-}
+REPRO_OUT=${REPRO_OUT:-$(dirname "$OUT")/reproduce}
+REPRO_DATA=${REPRO_DATA:-synth}
 DIFF_OUT="$(dirname "$OUT")/ddpm.safetensors"
 SAMPLES="$(dirname "$OUT")/samples.csv"
 mkdir -p "$(dirname "$OUT")"
@@ -54,3 +59,9 @@ echo "   $DIFF_IMAGES sampled images against the real training rows (tdl diffusi
 echo
 "$TDL" diffusion quality --real "$TRAIN" --split train --generated "$SAMPLES" | sed -n '1,16p'
 echo "   (the whole report: $TDL diffusion quality --real $TRAIN --split train --generated $SAMPLES)"
+
+echo
+echo "== the experiments: tdl reproduce --preset demo (every method and experiment of spec"
+echo "   section 7 at tiny counts, one seed; cells cached in $REPRO_OUT, a rerun skips them;"
+echo "   real counts: --preset cpu or paper, see README)"
+"$TDL" reproduce --preset demo ${REPRO_DATA:+--data "$REPRO_DATA"} -o "$REPRO_OUT"

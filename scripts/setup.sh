@@ -7,7 +7,7 @@
 #   --with-fuzz   also clang and its libFuzzer runtime (make fuzz)
 set -eu
 
-PKGS="gcc make cmake pkg-config libopenblas-openmp-dev libjansson-dev libcsv-dev"
+PKGS="gcc make cmake pkg-config libopenblas-openmp-dev libjansson-dev libcsv-dev gnuplot-nox"
 for arg in "$@"; do
     case "$arg" in
     --with-torch) PKGS="$PKGS python3-torch python3-numpy" ;;

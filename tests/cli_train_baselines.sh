@@ -18,7 +18,9 @@ expect "help: --noise-level" 0 "" "--noise-level L" -- train --help
 expect "kl-eps 0" 2 "kl-eps" "" -- train --method kl-dro --kl-eps 0 -o "$X"
 expect "kl-eps negative" 2 "kl-eps" "" -- train --method kl-dro --kl-eps -1 -o "$X"
 expect "kl-eps not a number" 2 "kl-eps" "" -- train --method kl-dro --kl-eps two -o "$X"
-expect "kl-eps without kl-dro" 2 "kl-eps is for" "" -- train --method dfl --kl-eps 1 -o "$X"
+expect "kl-eps without kl-dro" 2 "are for --method kl-dro" "" -- train --method dfl --kl-eps 1 -o "$X"
+expect "kl-on without kl-dro" 2 "are for --method kl-dro" "" -- train --method dfl --kl-on regret -o "$X"
+expect "kl-on unknown" 2 "loss or regret" "" -- train --method kl-dro --kl-on risk -o "$X"
 expect "bad method da-" 2 "method" "" -- train --method da-salt -o "$X"
 expect "noise-level negative" 2 "noise-level" "" -- train --method da-gauss --noise-level -0.1 -o "$X"
 expect "cutout level > 1" 2 "probability" "" -- train --method da-cutout --noise-level 1.5 -o "$X"
@@ -46,7 +48,8 @@ S="--train synth:conversation:1:2800"
 expect "kl-dro spec defaults" 0 "" "\"method\": \"kl-dro\", .*\"lr_initial\": 2e-05, .*\"kl_eps\": 2," -- --threads 2 train --method kl-dro $S --steps 3 --json -o "$TMP/kd.safetensors"
 expect "kl-eps in the checkpoint" 0 "" "meta kl_eps = 2" -- inspect "$TMP/kd.ckpt.safetensors"
 expect "kl-dro epochs default 100" 0 "" "meta epochs = 100" -- inspect "$TMP/kd.ckpt.safetensors"
-expect "kl-dro header" 0 "train: kl-dro (KL radius 0.5) on .*lr 2e-05" "" -- --threads 2 train --method kl-dro --kl-eps 0.5 $S --steps 1 -o "$TMP/kd2.safetensors"
+expect "kl-dro over the losses by default" 0 "" "meta kl_on = loss" -- inspect "$TMP/kd.ckpt.safetensors"
+expect "kl-dro header" 0 "train: kl-dro (KL radius 0.5 over the losses) on .*lr 2e-05" "" -- --threads 2 train --method kl-dro --kl-eps 0.5 $S --steps 1 -o "$TMP/kd2.safetensors"
 expect "kl-dro --lr and --epochs override" 0 "" "\"epochs\": 1, .*\"lr_initial\": 0.001," -- --threads 2 train --method kl-dro $S --epochs 1 --lr 1e-3 --json -o "$TMP/kd3.safetensors"
 expect "da-gauss doubles the rows" 0 "" "\"method\": \"da-gauss\", \"train\": \"synth:conversation:1:2800\", \"train_rows\": 140, \"epochs\": 1, \"resumed_from_epoch\": 0, \"steps\": 42,.*\"augment\": \"da-gauss\", \"noise_level\": 0.05, \"noise_seed\": 1," -- --threads 2 train --method da-gauss $S --epochs 1 --lr 1e-4 --json -o "$TMP/g.safetensors"
 expect "da-gauss header" 0 "train: da-gauss (rows + a noisy copy, level 0.05, noise seed 1) on .*(140 rows" "" -- --threads 2 train --method da-gauss $S --steps 1 -o "$TMP/g2.safetensors"
@@ -68,7 +71,7 @@ expect "dfl: compat null in the json" 0 "" "\"compat\": null}" -- --threads 2 tr
 # The crash tests (pattern of cli_train.sh): 4 epochs of 21 steps (kl-dro),
 # 4 epochs of 21 (w-dro, 4 Frank-Wolfe iterations to keep it short),
 # 3 epochs of 42 (da-perlin, 140 rows), StepLR every epoch.
-for M in "kl-dro --kl-eps 0.5 --epochs 4" "w-dro --w-eps 1 --fw-iters 4 --epochs 4" "da-perlin --noise-level 0.08 --noise-seed 5 --epochs 3"; do
+for M in "kl-dro --kl-eps 0.5 --kl-on regret --epochs 4" "w-dro --w-eps 1 --fw-iters 4 --epochs 4" "da-perlin --noise-level 0.08 --noise-seed 5 --epochs 3"; do
     meth=${M%% *}
     ARGS="train --method $M $S --lr 1e-4 --lr-step 1 --lr-gamma 0.5 --seed 3 --checkpoint-every 1"
     "$TDL" --threads 2 $ARGS -o "$TMP/full.safetensors" >/dev/null 2>"$TMP/err"

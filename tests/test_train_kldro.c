@@ -187,17 +187,20 @@ typedef struct {
     const tdl_provision_params *pp;
     double scale, offset, eps;
     float *y, *t, *dy;
-    int B;
+    int B, regret;
 } kctx;
 
 static double kloss(kctx *c) {
     double work[64];
     TDL_ASSERT(c->B <= 32, "scratch for %d", c->B);
-    return tdl_predictor_kldro_loss(c->pp, TDL_PROVISION_EXACT, c->scale, c->offset, c->eps, c->y,
-                                    c->t, c->dy, work, c->B, NULL);
+    return tdl_predictor_kldro_loss(c->pp, TDL_PROVISION_EXACT, c->scale, c->offset, c->eps,
+                                    c->regret, c->y, c->t, c->dy, work, c->B, NULL);
 }
 
-static void test_predictor_loss(void) {
+/* regret = 0: the spec's KL-DRO over the decision losses; 1: over the
+ * regrets (losses minus the oracle's). Both: the value is the dual of those
+ * per-instance terms, dy the tilted DFL gradients, and central differences. */
+static void test_predictor_loss(int regret) {
     enum { B = 12 };
     tdl_provision_params pp;
     tdl_provision_defaults(&pp);
@@ -209,11 +212,11 @@ static void test_predictor_loss(void) {
         t[i] = (float)(0.1 + 0.8 * tdl_rng_uniform(&r));
     }
     y[5] = -0.2f; /* relu clips: zero gradient */
-    kctx c = {&pp, 30000.0, 5000.0, 0.4, y, t, scratch, B};
+    kctx c = {&pp, 30000.0, 5000.0, 0.4, y, t, scratch, B, regret};
     double alpha;
     double kw[2 * B];
-    double F = tdl_predictor_kldro_loss(&pp, TDL_PROVISION_EXACT, c.scale, c.offset, c.eps, y, t,
-                                        dy, kw, B, &alpha);
+    double F = tdl_predictor_kldro_loss(&pp, TDL_PROVISION_EXACT, c.scale, c.offset, c.eps,
+                                        regret, y, t, dy, kw, B, &alpha);
     /* the value: the dual of the DFL per-instance losses */
     double l[B], w[B];
     for (int i = 0; i < B; i++) {
@@ -221,9 +224,19 @@ static void test_predictor_loss(void) {
         l[i] = tdl_predictor_dfl_loss(&pp, TDL_PROVISION_EXACT, c.scale, c.offset, &y[i], &t[i],
                                       &dd, 1);
         dyd[i] = dd;
+        if (regret) { /* regret = loss - the oracle's loss (tdl_provision_regret) */
+            double yt = (double)t[i] * c.scale + c.offset;
+            double yh = (y[i] > 0.0f ? (double)y[i] : 0.0) * c.scale + c.offset;
+            double rg = tdl_provision_regret(&pp, TDL_PROVISION_EXACT, yh, yt);
+            double lo = tdl_provision_loss(&pp, tdl_provision_oracle(&pp, TDL_PROVISION_EXACT, yt),
+                                           yt);
+            TDL_CHECK(fabs(l[i] - lo - rg) <= 1e-12 * fabs(l[i]) + 1e-18, "regret[%d] %g", i, rg);
+            l[i] = rg;
+        }
     }
     double a2, F2 = tdl_kldro_dual(l, B, c.eps, w, &a2);
-    TDL_CHECK(F == F2 && alpha == a2 && alpha > 0, "value %.12g = dual of DFL losses %.12g", F, F2);
+    TDL_CHECK(F == F2 && alpha == a2 && alpha > 0, "value %.12g = dual of DFL %s %.12g", F,
+              regret ? "regrets" : "losses", F2);
     double mean = 0.0, mx = -INFINITY;
     for (int i = 0; i < B; i++) {
         mean += l[i] / B;
@@ -257,9 +270,34 @@ static void test_predictor_loss(void) {
         TDL_CHECK(err <= tol, "dy[%d] %.9g vs central difference %.9g", i, dy[i], num);
         checked++;
     }
-    printf("kl-dro gradient: %d of %d outputs checked by central differences, worst |diff| "
-           "%.3g\n", checked, B, worst);
+    printf("kl-dro (%s) gradient: %d of %d outputs checked by central differences, worst |diff| "
+           "%.3g\n", regret ? "regrets" : "losses", checked, B, worst);
     TDL_CHECK(checked >= B / 2, "only %d outputs away from kinks", checked);
+}
+
+/* The two variants tilt differently: with the same forecast for every
+ * instance, the losses put the most weight on the smallest workload (its
+ * utility is the smallest), the regrets on the largest error. */
+static void test_regret_weights(void) {
+    enum { B = 4 };
+    tdl_provision_params pp;
+    tdl_provision_defaults(&pp);
+    /* forecasts 0.5 for workloads 0.1 (over-provisioned), 0.5 (exact), 0.9 (under) */
+    float y[B] = {0.5f, 0.5f, 0.5f, 0.5f}, t[B] = {0.1f, 0.5f, 0.9f, 0.5f}, dy[B];
+    double work[2 * B];
+    tdl_predictor_kldro_loss(&pp, TDL_PROVISION_EXACT, 100000.0, 0.0, 0.5, 0, y, t, dy, work, B,
+                             NULL);
+    double wl[B];
+    for (int i = 0; i < B; i++) wl[i] = work[B + i];
+    tdl_predictor_kldro_loss(&pp, TDL_PROVISION_EXACT, 100000.0, 0.0, 0.5, 1, y, t, dy, work, B,
+                             NULL);
+    const double *wr = work + B;
+    TDL_CHECK(wl[0] > wl[1] && wl[1] > wl[2], "losses: weights fall with the workload "
+              "(%g %g %g)", wl[0], wl[1], wl[2]);
+    TDL_CHECK(wr[1] < wr[0] && wr[1] < wr[2], "regrets: the exact forecast weighs least "
+              "(%g %g %g)", wr[0], wr[1], wr[2]);
+    printf("kl-dro weights, forecast 0.5 for workloads 0.1 0.5 0.9: losses %.3f %.3f %.3f, "
+           "regrets %.3f %.3f %.3f\n", wl[0], wl[1], wl[2], wr[0], wr[1], wr[2]);
 }
 
 int main(void) {
@@ -267,6 +305,8 @@ int main(void) {
     test_random_in_ball();
     test_limits();
     test_magnitude();
-    test_predictor_loss();
+    test_predictor_loss(0);
+    test_predictor_loss(1);
+    test_regret_weights();
     return tdl_test_done("test_train_kldro");
 }

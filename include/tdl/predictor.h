@@ -176,12 +176,17 @@ double tdl_kldro_dual(const double *l, int n, double eps, double *w, double *alp
  * L(x*(tokens(relu(y_i))), tokens(t_i)) (as tdl_predictor_dfl_loss), the
  * value F(alpha*) of tdl_kldro_dual, and by the envelope theorem dy_i =
  * w_i dl_i/dy_i (w the tilted weights; zero where relu clips). With w_i =
- * 1/B this would be the DFL gradient. NaN when a loss is not finite (the
- * trainer skips the step). work (2B) is the caller's scratch (allocated
- * once: nothing is allocated per step). */
+ * 1/B this would be the DFL gradient. regret != 0 tilts the per-instance
+ * regrets instead, l_i - L(oracle(t_i), t_i): the same gradient per
+ * instance (the oracle's loss does not depend on y_i), other weights (the
+ * losses alone rank the instances by workload, since the utility grows
+ * with it, and the worst case over a wide ball sits on the smallest
+ * workloads; the regrets rank them by the decision's error). NaN when a
+ * loss is not finite (the trainer skips the step). work (2B) is the
+ * caller's scratch (allocated once: nothing is allocated per step). */
 double tdl_predictor_kldro_loss(const tdl_provision_params *pp, tdl_provision_rule rule,
-                                double scale, double offset, double eps, const float *y,
-                                const float *t, float *dy, double *work, int B,
+                                double scale, double offset, double eps, int regret,
+                                const float *y, const float *t, float *dy, double *work, int B,
                                 double *alpha_out);
 
 #ifdef __cplusplus

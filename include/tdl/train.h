@@ -117,8 +117,11 @@ typedef struct tdl_train_config {
      * decays only when lr_step epoch ends fall between two resets. No reset
      * happens at the end of a run (the step it would precede is not taken). */
     int64_t adam_reset;
-    /* KL-DRO's radius (loss TDL_TRAIN_KLDRO; > 0, default 2). */
+    /* KL-DRO's radius (loss TDL_TRAIN_KLDRO; > 0, default 2) and what it
+     * tilts: 0 (default, the spec) the per-instance decision losses, 1 the
+     * per-instance regrets (tdl_predictor_kldro_loss). */
     double kl_eps;
+    int kl_regret;
     /* Augmentation the caller applied to the training data (the loop does
      * not read these; the checkpoint stores them so that a resume rebuilds
      * the same rows): kind (default none), level (>= 0; cutout <= 1;
@@ -232,11 +235,11 @@ tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_
 /* Checkpoint: the predictor's values and Adam moments (tdl_params_save with
  * the optimiser) and metadata: epoch, Adam step count, lr, StepLR epoch,
  * RNG state, steps taken and skipped in the run, the config (predictor and
- * training, max_steps, adam_reset, kl_eps, the augmentation and W-DRO's
+ * training, max_steps, adam_reset, kl_eps, kl_on, the augmentation and W-DRO's
  * variant, w_eps and fw_iters included),
  * the training source and its range, written atomically. Checkpoints from
- * before max_steps, adam_reset, steps, kl_eps, the augmentation and W-DRO
- * existed read as 0, 0, adam_t, 2, none and off. */
+ * before max_steps, adam_reset, steps, kl_eps, kl_on, the augmentation and
+ * W-DRO existed read as 0, 0, adam_t, 2, losses, none and off. */
 tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
                                        const char *train_source, const tdl_train_data *d);
 

@@ -84,6 +84,7 @@ int tdl_cmd_data_slots(int argc, char **argv);
 int tdl_cmd_data_info(int argc, char **argv);
 int tdl_cmd_data_corrupt(int argc, char **argv);
 int tdl_cmd_synth(int argc, char **argv);
+int tdl_cmd_reproduce(int argc, char **argv); /* cmd_reproduce.c: the experiment runner */
 int tdl_cmd_train(int argc, char **argv);
 int tdl_cmd_train_3dl(int argc, char **argv); /* tdl train --method 3dl */
 int tdl_cmd_diffusion(int argc, char **argv);

@@ -21,7 +21,7 @@
  * joined once in tdl_cmd_train */
 static const char train_usage_a[] =
     "usage: tdl train [--method dfl|mse|kl-dro|w-dro|da-gauss|da-cutout|da-perlin]\n"
-    "                 [--kl-eps E] [--w-eps E] [--fw-iters K] [--compat authors]\n"
+    "                 [--kl-eps E] [--kl-on loss|regret] [--w-eps E] [--fw-iters K] [--compat authors]\n"
     "                 [--noise-level L] [--noise-seed S]\n"
     "                 [--train SOURCE] [--epochs N | --steps N]\n"
     "                 [--adam-reset K] [--lr R] [--batch B] [--lr-step K]\n"
@@ -54,6 +54,11 @@ static const char train_usage_a[] =
     ;
 static const char train_usage_b[] =
     "  --kl-eps E          KL-DRO's radius, > 0 (default 2)\n"
+    "  --kl-on loss|regret what KL-DRO tilts: the per-instance decision losses\n"
+    "                      (default, the spec) or the per-instance regrets (the\n"
+    "                      losses rank instances by workload, so a wide ball\n"
+    "                      weights the smallest workloads and the forecasts\n"
+    "                      fall to 0; the regrets rank them by the error)\n"
     "  --w-eps E           W-DRO's budget, > 0 (default 2)\n"
     "  --fw-iters K        W-DRO's Frank-Wolfe iterations, >= 1 (default 15)\n"
     "  --compat authors    W-DRO as the authors' code: the ball drifts with each\n"
@@ -109,7 +114,7 @@ int tdl_cmd_train(int argc, char **argv) {
             return tdl_cmd_train_3dl(argc, argv);
     }
     enum { O_LRSTEP = 256, O_LRGAMMA, O_INIT, O_CKEVERY, O_RESUME, O_KLEPS, O_NLEVEL, O_NSEED,
-           O_WEPS, O_FWITERS, O_COMPAT };
+           O_WEPS, O_FWITERS, O_COMPAT, O_KLON };
     static const struct option opts[] = {
         {"method", required_argument, NULL, 'm'},   {"train", required_argument, NULL, 'T'},
         {"epochs", required_argument, NULL, 'e'},   {"lr", required_argument, NULL, 'l'},
@@ -121,6 +126,7 @@ int tdl_cmd_train(int argc, char **argv) {
         {"steps", required_argument, NULL, 'S'},
         {"adam-reset", required_argument, NULL, 'A'},
         {"kl-eps", required_argument, NULL, O_KLEPS},
+        {"kl-on", required_argument, NULL, O_KLON},
         {"noise-level", required_argument, NULL, O_NLEVEL},
         {"noise-seed", required_argument, NULL, O_NSEED},
         {"w-eps", required_argument, NULL, O_WEPS},
@@ -157,6 +163,12 @@ int tdl_cmd_train(int argc, char **argv) {
             if (!(cfg.kl_eps > 0))
                 return tdl_cli_usage_error(train_usage, "--kl-eps %s: the radius must be > 0",
                                            optarg);
+            kleps_given = config_given = 1;
+            break;
+        case O_KLON:
+            if (strcmp(optarg, "loss") != 0 && strcmp(optarg, "regret") != 0)
+                return tdl_cli_usage_error(train_usage, "--kl-on '%s': loss or regret", optarg);
+            cfg.kl_regret = strcmp(optarg, "regret") == 0;
             kleps_given = config_given = 1;
             break;
         case O_WEPS:
@@ -260,7 +272,7 @@ int tdl_cmd_train(int argc, char **argv) {
         return tdl_cli_usage_error(train_usage, "--epochs and --steps both set the run's length "
                                    "(give one)");
     if (kleps_given && cfg.loss != TDL_TRAIN_KLDRO)
-        return tdl_cli_usage_error(train_usage, "--kl-eps is for --method kl-dro");
+        return tdl_cli_usage_error(train_usage, "--kl-eps and --kl-on are for --method kl-dro");
     if ((weps_given || fw_given || compat_authors >= 0) && !wdro)
         return tdl_cli_usage_error(train_usage, "--w-eps, --fw-iters and --compat are for "
                                    "--method w-dro");
@@ -375,7 +387,9 @@ int tdl_cmd_train(int argc, char **argv) {
     const char *method = cfg.augment != TDL_AUGMENT_NONE ? tdl_train_augment_name(cfg.augment)
                          : cfg.wdro != TDL_TRAIN_WDRO_OFF ? "w-dro"
                                                           : tdl_train_loss_name(cfg.loss);
-    if (cfg.loss == TDL_TRAIN_KLDRO) snprintf(extra, sizeof extra, " (KL radius %g)", cfg.kl_eps);
+    if (cfg.loss == TDL_TRAIN_KLDRO)
+        snprintf(extra, sizeof extra, " (KL radius %g over the %s)", cfg.kl_eps,
+                 cfg.kl_regret ? "regrets" : "losses");
     if (cfg.wdro != TDL_TRAIN_WDRO_OFF)
         snprintf(extra, sizeof extra, " (budget %g, %d Frank-Wolfe iterations, %s)", cfg.w_eps,
                  cfg.fw_iters, cfg.wdro == TDL_TRAIN_WDRO_AUTHORS
@@ -450,13 +464,15 @@ int tdl_cmd_train(int argc, char **argv) {
                ", \"final_loss\": %.9g, \"lr_initial\": %.9g, \"lr_final\": %.9g, "
                "\"batch\": %d, \"lr_step\": %d, \"lr_gamma\": %.9g, \"seed\": %" PRIu64
                ", \"threads\": %d, \"seconds\": %.3f, \"model\": \"%s\", \"checkpoint\": \"%s\""
-               ", \"loss\": \"%s\", \"kl_eps\": %.9g, \"augment\": \"%s\", \"noise_level\": %.9g"
+               ", \"loss\": \"%s\", \"kl_eps\": %.9g, \"kl_on\": \"%s\", \"augment\": \"%s\""
+               ", \"noise_level\": %.9g"
                ", \"noise_seed\": %" PRIu64 ", \"w_eps\": %.9g, \"fw_iters\": %d"
                ", \"compat\": %s}\n",
                method, source, data.R, tr.epoch, resumed_from,
                tr.steps, tr.skipped, cfg.max_steps, cfg.adam_reset, es.loss, cfg.lr, tr.adam.lr,
                cfg.batch, cfg.lr_step, cfg.lr_gamma, cfg.seed, tdl_threads_count(), secs, out,
-               ckpt, tdl_train_loss_name(cfg.loss), cfg.kl_eps, tdl_train_augment_name(cfg.augment),
+               ckpt, tdl_train_loss_name(cfg.loss), cfg.kl_eps, cfg.kl_regret ? "regret" : "loss",
+               tdl_train_augment_name(cfg.augment),
                cfg.noise_level, cfg.noise_seed, cfg.w_eps, cfg.fw_iters,
                cfg.wdro == TDL_TRAIN_WDRO_OFF       ? "null"
                : cfg.wdro == TDL_TRAIN_WDRO_AUTHORS ? "\"authors\""

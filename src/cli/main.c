@@ -25,6 +25,8 @@ static const char main_usage[] =
     "  inspect    validate a .safetensors model file and list its tensors\n"
     "  provision  serve a predictor: slot tokens on stdin, the next slot's capacity\n"
     "             on stdout; --replay backtests it on a series against the oracle\n"
+    "  reproduce  the paper's experiments (Table I, Figs. 2-4, controls) over seeds,\n"
+    "             as one resumable grid with a report and figures\n"
     "  synth      write a synthetic token workload series (fitted profiles)\n"
     "  train      train the workload predictor (MSE or decision-focused)\n"
     "\n"
@@ -51,6 +53,7 @@ static const tdl_command commands[] = {
     {"inspect", tdl_cmd_inspect},
     {"provision", tdl_cmd_provision},
     {"synth", tdl_cmd_synth},
+    {"reproduce", tdl_cmd_reproduce},
     {"train", tdl_cmd_train},
     {"diffusion", tdl_cmd_diffusion},
 };

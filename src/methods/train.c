@@ -103,6 +103,9 @@ tdl_status tdl_train_config_check(const tdl_train_config *c) {
     if (!(isfinite(c->kl_eps) && c->kl_eps > 0))
         return tdl_error(TDL_ERR_INVALID, "KL-DRO radius %g is not a finite number > 0",
                          c->kl_eps);
+    if (c->kl_regret != 0 && c->kl_regret != 1)
+        return tdl_error(TDL_ERR_INVALID, "KL-DRO kl_regret %d: 0 (losses) or 1 (regrets)",
+                         c->kl_regret);
     TDL_TRY(augment_check(c->augment, c->noise_level));
     if ((unsigned)c->wdro > TDL_TRAIN_WDRO_AUTHORS)
         return tdl_error(TDL_ERR_INVALID, "unknown W-DRO variant %d", (int)c->wdro);
@@ -322,7 +325,8 @@ tdl_status tdl_trainer_epoch(tdl_trainer *t, const tdl_train_data *d, tdl_epoch_
                     ? tdl_predictor_mse_loss(t->yhat, t->y, t->dy, B)
                 : t->cfg.loss == TDL_TRAIN_KLDRO
                     ? tdl_predictor_kldro_loss(&t->cfg.pp, t->cfg.rule, scale, offset,
-                                               t->cfg.kl_eps, t->yhat, t->y, t->dy, t->kwork, B, NULL)
+                                               t->cfg.kl_eps, t->cfg.kl_regret, t->yhat, t->y,
+                                               t->dy, t->kwork, B, NULL)
                     : tdl_predictor_dfl_loss(&t->cfg.pp, t->cfg.rule, scale, offset, t->yhat,
                                              t->y, t->dy, B);
             if (!isfinite(loss)) {

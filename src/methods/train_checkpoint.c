@@ -43,6 +43,7 @@ tdl_status tdl_trainer_checkpoint_save(const tdl_trainer *t, const char *path,
     tdl_meta_put(&m, "lr_gamma", "%.17g", c->lr_gamma);
     tdl_meta_put(&m, "seed", "%" PRIu64, c->seed);
     tdl_meta_put(&m, "kl_eps", "%.17g", c->kl_eps);
+    tdl_meta_put(&m, "kl_on", "%s", c->kl_regret ? "regret" : "loss");
     tdl_meta_put(&m, "augment", "%s", tdl_train_augment_name(c->augment));
     tdl_meta_put(&m, "noise_level", "%.17g", c->noise_level);
     tdl_meta_put(&m, "noise_seed", "%" PRIu64, c->noise_seed);
@@ -134,6 +135,11 @@ static tdl_status read_info(const tdl_safetensors *st, const char *path, tdl_che
     TDL_TRY(parse_u64(path, "seed", s, &c->seed));
     /* KL-DRO and the augmentation: optional (older checkpoints: defaults) */
     if (tdl_safetensors_meta(st, "kl_eps")) TDL_TRY(meta_double(st, path, "kl_eps", &c->kl_eps));
+    if ((s = tdl_safetensors_meta(st, "kl_on")) != NULL) {
+        if (strcmp(s, "loss") != 0 && strcmp(s, "regret") != 0)
+            return tdl_error(TDL_ERR_FORMAT, "%s: bad kl_on '%s' (loss or regret)", path, s);
+        c->kl_regret = strcmp(s, "regret") == 0;
+    }
     if ((s = tdl_safetensors_meta(st, "augment")) != NULL &&
         tdl_train_augment_parse(s, &c->augment) != TDL_OK)
         return tdl_error(TDL_ERR_FORMAT, "%s: bad augment '%s'", path, s);

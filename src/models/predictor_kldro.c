@@ -69,11 +69,12 @@ double tdl_kldro_dual(const double *l, int n, double eps, double *w, double *alp
     return m + alpha * lse + alpha * eps;
 }
 
-// F(alpha*) over the per-instance DFL losses l_i; dy_i = w_i relu'(y_i)
-// tdl_provision_grad_i (the envelope theorem: alpha* is not differentiated)
+// F(alpha*) over the per-instance DFL losses l_i (or regrets: l_i minus the
+// oracle's loss, a constant in y_i); dy_i = w_i relu'(y_i) tdl_provision_grad_i
+// (the envelope theorem: alpha* is not differentiated)
 double tdl_predictor_kldro_loss(const tdl_provision_params *pp, tdl_provision_rule rule,
-                                double scale, double offset, double eps, const float *y,
-                                const float *t, float *dy, double *work, int B,
+                                double scale, double offset, double eps, int regret,
+                                const float *y, const float *t, float *dy, double *work, int B,
                                 double *alpha_out) {
     TDL_ASSERT(pp && y && t && dy && work && B >= 1 && scale > 0.0 && eps > 0.0,
                "predictor_kldro_loss: bad arguments");
@@ -83,6 +84,7 @@ double tdl_predictor_kldro_loss(const tdl_provision_params *pp, tdl_provision_ru
         if (y[i] != y[i]) yn = y[i];
         double target = (double)t[i] * scale + offset;
         l[i] = tdl_provision_loss(pp, tdl_provision_decide(pp, rule, yn * scale + offset), target);
+        if (regret) l[i] -= tdl_provision_loss(pp, tdl_provision_oracle(pp, rule, target), target);
     }
     double F = tdl_kldro_dual(l, B, eps, w, alpha_out);
     for (int i = 0; i < B; i++) {
