@@ -59,8 +59,6 @@ static const char eval_usage[] =
     "                    set draws from the start of the same stream, as\n"
     "                    `tdl data corrupt --seed S` does\n";
 
-#define same_source tdl_cli_same_source
-
 static void json_string(const char *s) {
     putchar('"');
     for (; *s; s++) {
@@ -203,7 +201,8 @@ int tdl_cmd_eval(int argc, char **argv) {
     if (!train) train = "";  /* unknown: no test set is taken for the training series */
     if (forecasts) {
         for (int i = 0; i < ntest; i++)
-            if (same_source(forecasts, tests[i]) || same_source(forecasts, model)) {
+            if (tdl_cli_same_source(forecasts, tests[i]) ||
+                tdl_cli_same_source(forecasts, model)) {
                 tdl_cli_usage_error(eval_usage, "--forecasts %s is one of the inputs", forecasts);
                 rc = TDL_EXIT_USAGE;
                 goto free_all;
@@ -218,7 +217,7 @@ int tdl_cmd_eval(int argc, char **argv) {
     for (int i = 0; i < ntest; i++) {
         float *rows = NULL;
         size_t R = 0;
-        int is_train = same_source(tests[i], train);
+        int is_train = tdl_cli_same_source(tests[i], train);
         tdl_status s = tdl_cli_load_source(tests[i], NULL, &raw);
         if (s == TDL_OK)
             s = tdl_eval_rows_corrupt(&rows, &R, &raw, is_train, range, protocol,
@@ -288,7 +287,7 @@ int tdl_cmd_eval(int argc, char **argv) {
             json_string(tests[i]);
             printf(", \"split\": \"%s\", \"rows\": %zu, \"instances\": %zu, \"mse\": %.9g, "
                    "\"regret_pooled\": %.9g, \"regret_grouped\": %.9g}",
-                   same_source(tests[i], train) ? "test30" : "all", res[i].rows,
+                   tdl_cli_same_source(tests[i], train) ? "test30" : "all", res[i].rows,
                    res[i].instances, res[i].mse, res[i].regret_pooled, res[i].regret_grouped);
         }
         printf("], \"average\": {\"mse\": %.9g, \"regret_pooled\": %.9g, \"regret_grouped\": "
@@ -317,14 +316,14 @@ int tdl_cmd_eval(int argc, char **argv) {
         printf("\n");
         int w = 16;
         for (int i = 0; i < ntest; i++) {
-            int n = (int)strlen(tests[i]) + (same_source(tests[i], train) ? 12 : 0);
+            int n = (int)strlen(tests[i]) + (tdl_cli_same_source(tests[i], train) ? 12 : 0);
             if (n > w) w = n;
         }
         printf("%-*s %7s %10s %10s %10s\n", w, "test set", "rows", "MSE", "regret", "authors");
         for (int i = 0; i < ntest; i++) {
             char label[PATH_MAX + 16];
             snprintf(label, sizeof label, "%s%s", tests[i],
-                     same_source(tests[i], train) ? " (30% split)" : "");
+                     tdl_cli_same_source(tests[i], train) ? " (30% split)" : "");
             printf("%-*s %7zu %10.4g %10.4f %10.4f\n", w, label, res[i].rows, res[i].mse,
                    res[i].regret_pooled, res[i].regret_grouped);
         }
