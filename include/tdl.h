@@ -16,6 +16,7 @@
 #include "tdl/params.h"
 #include "tdl/predictor.h"
 #include "tdl/provision.h"
+#include "tdl/provisioner.h"
 #include "tdl/quality.h"
 #include "tdl/rng.h"
 #include "tdl/safetensors.h"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run the test suite twice: the release build (build/) and the build under
-# AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/). Prints each
-# CTest report and ends with one summary line over both runs:
+# AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/), then the
+# serving path's threads test under ThreadSanitizer (build-tsan/, when built).
+# Prints each CTest report and ends with one summary line over all runs:
 #   check: N passed, N failed
 # Tests CTest reports as skipped (exit 77: missing data, torch, root) are not
 # counted as passed; a line before the summary counts and names them.
@@ -40,6 +41,17 @@ for dir in build build-sanitize; do
     total_fail=$((total_fail + failed))
     [ "$rc" -ne 0 ] && status=1
 done
+# The serving path's threads test under ThreadSanitizer (make build-tsan
+# builds only that test there).
+if [ -x build-tsan/tests/test_provisioner ]; then
+    echo "== test_provisioner_threads in build-tsan (ThreadSanitizer)"
+    out=$(cd build-tsan && TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1}" \
+        ctest --output-on-failure -R test_provisioner_threads 2>&1)
+    rc=$?
+    echo "$out"
+    if [ "$rc" -eq 0 ]; then total_pass=$((total_pass + 1))
+    else total_fail=$((total_fail + 1)); status=1; fi
+fi
 [ "$total_fail" -ne 0 ] && status=1
 [ "$total_skip" -ne 0 ] && echo "check: $total_skip skipped (not counted as passed):$skipped_names"
 echo "check: $total_pass passed, $total_fail failed"

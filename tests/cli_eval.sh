@@ -32,6 +32,37 @@ cp "$TMP/out" "$TMP/out1"
 "$TDL" eval --model "$TMP/m.safetensors" --train $TR --test $TR --json >"$TMP/out2"
 cmp -s "$TMP/out1" "$TMP/out2"; check "same numbers twice" $?
 
+# The model file records its training range (issue 14 item 7): without
+# --train, eval uses it and says so; the numbers equal those with --train; a
+# file without it (a PyTorch export) is evaluated on a guess, with a warning.
+expect "range from the model" 0 "" "range 9310 .. 123901, from the model file" \
+    -- eval --model "$TMP/m.safetensors" --test $TR
+grep -q "30% split" "$TMP/out"; check "the model's train_source marks the 30% split" $?
+[ ! -s "$TMP/err" ]; check "no warning when the model records its range" $?
+"$TDL" eval --model "$TMP/m.safetensors" --test $TR synth:code:1:2800 --json >"$TMP/own.json"
+"$TDL" eval --model "$TMP/m.safetensors" --train $TR --test $TR synth:code:1:2800 --json \
+    >"$TMP/given.json"
+grep -q '"train_range_from": "model"' "$TMP/own.json"; check "json: range from the model" $?
+sed 's/"train_range_from": "[a-z]*"//' "$TMP/own.json" >"$TMP/own.cut"
+sed 's/"train_range_from": "[a-z]*"//' "$TMP/given.json" >"$TMP/given.cut"
+cmp -s "$TMP/own.cut" "$TMP/given.cut"; check "same numbers as with --train" $?
+expect "old file: guessed with a warning" 0 \
+    "warning: .*does not record its training range.*assuming it was trained on synth:conversation" \
+    "from a GUESS" \
+    -- eval --model "$FIX/predictor_torch_model.safetensors" --test synth:code:1:2800
+expect "old file with --range" 0 "" "range 374 .. 106957, from --range" \
+    -- eval --model "$FIX/predictor_torch_model.safetensors" --range 374:106957 \
+    --test synth:code:1:2800
+expect "--range differs from the model's: warned" 0 \
+    "warning: --range gives the range 1:200000.*records 9310:123901" "" \
+    -- eval --model "$TMP/m.safetensors" --range 1:200000 --test synth:code:1:2800
+expect "--train and --range" 2 "both give the training range" "" \
+    -- eval --model "$TMP/m.safetensors" --range 1:2 --train $TR --test $TR
+expect "bad --range" 2 "is not a range LO:HI" "" \
+    -- eval --model "$TMP/m.safetensors" --range 5:5 --test $TR
+expect "bad --range (text)" 2 "is not a range LO:HI" "" \
+    -- eval --model "$TMP/m.safetensors" --range 1:x --test $TR
+
 # Bad input: exit 1, `tdl: error:` naming the problem.
 expect "missing model" 1 "tdl: error: model: .*nope" "" -- eval --model "$TMP/nope.safetensors" --test $TR
 expect "missing test file" 1 "tdl: error: test set .*nope.csv" "" -- eval --model "$TMP/m.safetensors" --train $TR --test "$TMP/nope.csv"

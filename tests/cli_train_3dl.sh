@@ -52,11 +52,20 @@ grep -q '"theta_distance"' "$TMP/run.jsonl" && grep -q '"ratio_max"' "$TMP/run.j
 check "log objects hold the diagnostics" $?
 grep -q 'tdl train --method dfl .*--steps 315 --adam-reset 105' "$TMP/err"; check "prints the DFL control command (3 x 105 steps)" $?
 expect "predictor file loads" 0 "" "lstm1.weight_ih_l0" -- inspect "$TMP/a.safetensors"
+# self-contained model files (issue 13 item 1): method, training range, rule
+grep -q "meta method = 3dl" "$TMP/out" && grep -q "meta train_min = " "$TMP/out" &&
+    grep -q "meta train_max = " "$TMP/out" && grep -q "meta rule = exact" "$TMP/out" &&
+    grep -q "meta row_len = 28" "$TMP/out"
+check "3dl model records method, range, row length and rule" $?
+expect "the DFL model (tdl train) records its origin" 0 "" "meta method = dfl" \
+    -- inspect "$TMP/dfl.safetensors"
+grep -q "meta train_min = " "$TMP/out"; check "the DFL model records its range" $?
 expect "adversarial theta written" 0 "" "meta kind = tdl-ddpm" -- inspect "$TMP/a.theta.safetensors"
 expect "adversary off" 0 "adversary off" "" -- --threads 2 $ARGS --outer 1 --adversary off -o "$TMP/off.safetensors"
 grep -q 'dist 0 ' "$TMP/err"; check "adversary off: theta stays theta0 (dist 0)" $?
 expect "compat authors" 0 "compat authors" "" -- --threads 2 $ARGS --outer 1 --compat authors -o "$TMP/compat.safetensors"
 expect "objective mse" 0 "mse on" "" -- --threads 2 $ARGS --outer 1 --objective mse -o "$TMP/mse.safetensors"
+expect "3dl mse records 3dl-mse" 0 "" "meta method = 3dl-mse" -- inspect "$TMP/mse.safetensors"
 
 # crash test: SIGKILL after the first checkpoint, then --resume
 kill_after_checkpoint run "$TMP/k.safetensors" $ARGS

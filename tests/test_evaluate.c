@@ -96,7 +96,7 @@ int main(void) {
     const tdl_provision_rule rule = TDL_PROVISION_EXACT;
 
     tdl_eval_result inf, inf_null, inf_opt, d1, d1b, d2, d0;
-    tdl_eval_options off = {0, 7}, on1 = {1, 1}, on2 = {1, 2};
+    tdl_eval_options off = {0, 7, NULL}, on1 = {1, 1, NULL}, on2 = {1, 2, NULL};
     TDL_CHECK(tdl_evaluate(&pred, rows, NROWS, range, &pp, rule, 64, &inf) == TDL_OK, "%s",
               tdl_last_error());
     TDL_CHECK(tdl_evaluate_opts(&pred, rows, NROWS, range, &pp, rule, 64, NULL, &inf_null) ==

@@ -628,6 +628,83 @@ static void files(void) {
     tdl_predictor_free(&p);
 }
 
+/* The serving metadata (issue 13 item 1): set_origin -> save -> load gives
+ * the same range, row length, method, source, rule and constants; a file
+ * with only the old keys (config) loads with none of them; a present but
+ * broken key is refused naming it. */
+static void serving_meta(void) {
+    tdl_predictor p, q;
+    tdl_predictor_config cfg;
+    tdl_predictor_config_default(&cfg);
+    cfg.H1 = 16;
+    cfg.H2 = 8;
+    cfg.F = 4;
+    TDL_CHECK(tdl_predictor_init(&p, &cfg, 5) == TDL_OK, "init");
+    TDL_CHECK(!p.meta.has_range && !p.meta.has_rule && !p.meta.method[0], "init: no origin");
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/tdl_test_predictor_meta_%ld.safetensors", (long)getpid());
+    tdl_provision_params pp;
+    tdl_provision_defaults(&pp);
+    pp.eta = 0.6;
+    tdl_range r = {374.0, 106957.25};
+    TDL_CHECK(tdl_predictor_set_origin(&p, "kl-dro", "../data/23V.csv", r, TDL_PROVISION_AUTHORS,
+                                       &pp) == TDL_OK, "set_origin: %s", tdl_last_error());
+    TDL_CHECK(tdl_predictor_save(&p, path) == TDL_OK, "save: %s", tdl_last_error());
+    TDL_CHECK(tdl_predictor_load(&q, path) == TDL_OK, "load: %s", tdl_last_error());
+    TDL_CHECK(q.meta.has_range && q.meta.range.min == 374.0 && q.meta.range.max == 106957.25,
+              "range round trip (%g %g)", q.meta.range.min, q.meta.range.max);
+    TDL_CHECK(q.meta.row_len == 28, "row length %d", q.meta.row_len);
+    TDL_CHECK(strcmp(q.meta.method, "kl-dro") == 0, "method '%s'", q.meta.method);
+    TDL_CHECK(strcmp(q.meta.train_source, "../data/23V.csv") == 0, "source '%s'",
+              q.meta.train_source);
+    TDL_CHECK(q.meta.has_rule && q.meta.rule == TDL_PROVISION_AUTHORS &&
+              memcmp(&q.meta.pp, &pp, sizeof pp) == 0, "rule and constants round trip");
+    tdl_predictor_free(&q);
+    /* refused origins */
+    tdl_range flat = {5.0, 5.0}, nan = {NAN, 1.0};
+    TDL_CHECK(tdl_predictor_set_origin(&p, "dfl", "s", flat, TDL_PROVISION_EXACT, &pp) ==
+              TDL_ERR_INVALID, "zero range refused");
+    TDL_CHECK(tdl_predictor_set_origin(&p, "dfl", "s", nan, TDL_PROVISION_EXACT, &pp) ==
+              TDL_ERR_INVALID, "NaN range refused");
+    TDL_CHECK(tdl_predictor_set_origin(&p, "", "s", r, TDL_PROVISION_EXACT, &pp) ==
+              TDL_ERR_INVALID, "empty method refused");
+    /* a file with the old keys only: loads, nothing known */
+    const char *old[10] = {"T", "7", "H1", "16", "H2", "8", "F", "4", "dropout", "0.3"};
+    TDL_CHECK(tdl_params_save(&p.params, path, old, 5, 0) == TDL_OK, "save old-style");
+    TDL_CHECK(tdl_predictor_load(&q, path) == TDL_OK, "old-style file loads: %s",
+              tdl_last_error());
+    TDL_CHECK(!q.meta.has_range && !q.meta.has_rule && !q.meta.method[0] &&
+              !q.meta.train_source[0] && q.meta.row_len == 0, "old-style file: no origin");
+    tdl_predictor_free(&q);
+    /* present but broken keys */
+    static const struct { const char *k1, *v1, *k2, *v2, *frag; } bad[] = {
+        {"train_min", "1", "train_max", "1", "is not a range"},
+        {"train_min", "10", "train_max", "2", "is not a range"},
+        {"train_min", "x", "train_max", "2", "train_min"},
+        {"train_min", "1", "model", "m", "train_max"},
+        {"train_min", "1", "train_max", "inf", "is not a range"},
+        {"row_len", "0", "model", "m", "row_len"},
+        {"rule", "best", "model", "m", "rule 'best'"},
+        {"rule", "exact", "eta", "0.7", "\"A\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *m[14] = {"T", "7", "H1", "16", "H2", "8", "F", "4", "dropout", "0.3",
+                             bad[i].k1, bad[i].v1, bad[i].k2, bad[i].v2};
+        TDL_CHECK(tdl_params_save(&p.params, path, m, 7, 0) == TDL_OK, "save bad %zu", i);
+        tdl_status s = tdl_predictor_load(&q, path);
+        TDL_CHECK(s == TDL_ERR_FORMAT, "bad metadata %zu refused (%s)", i, tdl_status_name(s));
+        message_has("bad metadata names the key", bad[i].frag);
+    }
+    const char *m[2 * 13] = {"T", "7", "H1", "16", "H2", "8", "F", "4", "dropout", "0.3",
+                             "rule", "exact", "eta", "1.5", "A", "20", "B", "1.5", "a_min",
+                             "200", "a_max", "400000", "P_idle", "100", "P_act", "280"};
+    TDL_CHECK(tdl_params_save(&p.params, path, m, 13, 0) == TDL_OK, "save");
+    TDL_CHECK(tdl_predictor_load(&q, path) == TDL_ERR_FORMAT, "bad constants refused");
+    message_has("bad constants", "eta");
+    remove(path);
+    tdl_predictor_free(&p);
+}
+
 /* The interoperability script tests/predictor_torch_interop.sh drives this
  * binary with one of two variables (and nothing else runs):
  *   TDL_TEST_WRITE_MODEL=path  save a model initialised from seed 3;
@@ -670,5 +747,6 @@ int main(void) {
     dropout_determinism();
     init_statistics();
     files();
+    serving_meta();
     return tdl_test_done("test_predictor");
 }

@@ -89,6 +89,10 @@ typedef struct tdl_eval_result {
 typedef struct tdl_eval_options {
     int dropout;   /* 0 = inference (default), 1 = the authors' mode */
     uint64_t seed; /* dropout masks (used only with dropout) */
+    /* NULL (default), or (R, 21): the forecasts in tokens (relu(output)
+     * mapped with the training range), row by row, t = 7..27, for comparing
+     * with the serving path (`tdl eval --forecasts`). */
+    double *forecasts;
 } tdl_eval_options;
 
 enum { TDL_EVAL_CHUNK = 256 }; /* rows per predictor pass */

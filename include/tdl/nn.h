@@ -18,6 +18,7 @@
 #ifndef TDL_NN_H
 #define TDL_NN_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "tdl/rng.h"
@@ -47,6 +48,14 @@ void tdl_linear_backward(float *dinp, float *dweight, float *dbias, const float 
 void tdl_lstm_forward(float *h, float *c, float *tc, float *gates, const float *inp,
                       const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
                       int B, int T, int C, int H);
+/* The cell update of tdl_lstm_forward for M independent rows, on the calling
+ * thread (no OpenMP, no BLAS), with the same arithmetic as one step of
+ * tdl_lstm_forward (streaming inference uses it to agree with the batch
+ * pass): gates (M, 4H) pre-activations in, activated gates (i, f, g, o) out;
+ * c_prev (M, H) the previous cell states (may equal c: updated in place);
+ * c, tc (M, H) c_t and tanh(c_t), h (M, H) h_t out. */
+void tdl_lstm_cells_forward(float *gates, const float *c_prev, float *c, float *tc, float *h,
+                            int M, int H);
 /* Floats of scratch tdl_lstm_backward needs. */
 size_t tdl_lstm_scratch_floats(int B, int T, int C, int H);
 /* Backpropagation through time. dh (B, T, H) is the gradient of the loss with
@@ -63,6 +72,10 @@ void tdl_lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, fl
  * rstd = 1 / sqrt(var + eps) with the biased variance. Caches mean, rstd (N). */
 void tdl_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                            const float *weight, const float *bias, int N, int C, float eps);
+/* One row of tdl_layernorm_forward on the calling thread (no OpenMP), the
+ * same arithmetic: out (C), *mean, *rstd. */
+void tdl_layernorm_forward_row(float *out, float *mean, float *rstd, const float *inp,
+                               const float *weight, const float *bias, int C, float eps);
 void tdl_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                             const float *inp, const float *weight, const float *mean,
                             const float *rstd, int N, int C);
@@ -79,6 +92,10 @@ void tdl_groupnorm_backward(float *dinp, float *dweight, float *dbias, const flo
                             const float *rstd, int B, int C, int S, int G);
 
 /* ----------------------------------------------------------- activations */
+/* GELU of one value, the expression of tdl_gelu_forward: x/2 erfc(-x / sqrt 2). */
+static inline float tdl_gelu_value(float x) {
+    return 0.5f * x * erfcf(-x * 0.70710678118654752440f);
+}
 /* GELU, erf form: out = x/2 (1 + erf(x / sqrt 2)). out may alias inp. (N) */
 void tdl_gelu_forward(float *out, const float *inp, size_t N);
 void tdl_gelu_backward(float *dinp, const float *dout, const float *inp, size_t N);

@@ -21,6 +21,7 @@
 #include "tdl/params.h"
 #include "tdl/provision.h"
 #include "tdl/rng.h"
+#include "tdl/series.h"
 #include "tdl/status.h"
 
 #ifdef __cplusplus
@@ -37,9 +38,34 @@ typedef struct tdl_predictor_config {
 /* The paper's sizes. */
 void tdl_predictor_config_default(tdl_predictor_config *c);
 
+/* What serving a model needs besides its weights and sizes, kept in the
+ * model file's metadata so that the file is self-contained: the training
+ * series' range (inputs are normalised with it, forecasts mapped back to
+ * tokens with it), the protocol's row length, the method that trained it and
+ * the decision rule and constants it was trained for. The window is cfg.T.
+ * Each part is optional: a file written before these keys existed, or a
+ * PyTorch export, loads with has_range = 0, row_len = 0, method "" and
+ * has_rule = 0, and the caller must get the range elsewhere (--train or
+ * --range). Metadata keys: train_min, train_max, train_source, row_len,
+ * method, and rule, eta, A, B, a_min, a_max, P_idle, P_act (the names the
+ * training checkpoints use). */
+enum { TDL_PREDICTOR_METHOD_CHARS = 32, TDL_PREDICTOR_SOURCE_CHARS = 1024 };
+
+typedef struct tdl_predictor_meta {
+    int has_range;          /* range below is known */
+    tdl_range range;        /* the training series' min and max, tokens (max > min) */
+    int row_len;            /* slots per row of the training protocol (28); 0 unknown */
+    char method[TDL_PREDICTOR_METHOD_CHARS];          /* "dfl", "mse", "3dl", ...; "" unknown */
+    char train_source[TDL_PREDICTOR_SOURCE_CHARS];    /* the SOURCE as given; "" unknown */
+    int has_rule;                   /* rule and pp below are known */
+    tdl_provision_rule rule;        /* the decision rule the model was trained for */
+    tdl_provision_params pp;        /* and its constants (passed tdl_provision_check) */
+} tdl_predictor_meta;
+
 typedef struct tdl_predictor {
     tdl_predictor_config cfg;
     tdl_params params; /* values, gradients and Adam moments, PyTorch names */
+    tdl_predictor_meta meta; /* written by tdl_predictor_save, read by _load; zeroed by _init */
 } tdl_predictor;
 
 /* Build the table and initialise it with PyTorch's default distributions
@@ -51,9 +77,21 @@ tdl_status tdl_predictor_init(tdl_predictor *p, const tdl_predictor_config *cfg,
 void tdl_predictor_free(tdl_predictor *p);
 
 /* Weights from / to a safetensors file (exact names and shapes; the config
- * is stored in the metadata and checked on load). */
+ * and p->meta are stored in the metadata and checked on load: a key that is
+ * present must parse and be valid, e.g. train_min < train_max, both finite,
+ * and the rule's constants must pass tdl_provision_check; TDL_ERR_FORMAT
+ * names the file and the key otherwise). */
 tdl_status tdl_predictor_load(tdl_predictor *p, const char *path);
 tdl_status tdl_predictor_save(const tdl_predictor *p, const char *path);
+
+/* Record where a trained model comes from (p->meta, saved with it): the
+ * method's name, the training SOURCE, its range, the row length
+ * TDL_ROW_LEN, the rule and constants. TDL_ERR_INVALID for a range that is
+ * not finite with max > min, constants that fail tdl_provision_check, or a
+ * method or source longer than the fields hold. */
+tdl_status tdl_predictor_set_origin(tdl_predictor *p, const char *method, const char *source,
+                                    tdl_range range, tdl_provision_rule rule,
+                                    const tdl_provision_params *pp);
 
 /* Activations of one forward pass for up to B rows, kept for backward;
  * owned by the caller, allocated once (no allocation per step). */
@@ -81,6 +119,28 @@ void tdl_predictor_backward(tdl_predictor *p, tdl_predictor_cache *c, const floa
  * itself never computes dx. */
 void tdl_predictor_backward_input(tdl_predictor *p, tdl_predictor_cache *c, const float *dy,
                                   float *dx, int B, int params);
+
+/* Streaming inference for serving: one series, one value at a time. After
+ * each value x (normalised units) the predictor's output (inference mode)
+ * on the window of the last T values, as tdl_predictor_forward on that
+ * window would give it, to float rounding (the products are summed in
+ * another order than OpenBLAS's). The T windows in flight are kept and
+ * advanced together, so a value costs one window's work with the weights
+ * read once (predictor_stream.c). The stream holds a packed copy of
+ * the weights (the predictor may be freed after init) and every buffer it
+ * needs: push allocates nothing, uses no OpenMP, no BLAS and no global
+ * state, so several streams run on several threads at once (one thread per
+ * stream at a time). */
+typedef struct tdl_predictor_stream tdl_predictor_stream;
+tdl_status tdl_predictor_stream_init(tdl_predictor_stream **s, const tdl_predictor *p);
+void tdl_predictor_stream_free(tdl_predictor_stream *s); /* NULL-safe */
+/* Forget every value pushed (a new series). */
+void tdl_predictor_stream_reset(tdl_predictor_stream *s);
+/* Push x; once T values have been pushed since the reset, write *y (the raw
+ * output, normalised units, before relu) and return 1, else return 0. */
+int tdl_predictor_stream_push(tdl_predictor_stream *s, float x, float *y);
+/* Values pushed since the reset. */
+int64_t tdl_predictor_stream_pushed(const tdl_predictor_stream *s);
 
 /* Losses on a batch of outputs y (B) against targets t (B), both normalised;
  * each returns the mean loss and writes dy (B) = dLoss/dy.

@@ -22,6 +22,9 @@
 extern "C" {
 #endif
 
+/* The count is process-wide state (OpenMP's and OpenBLAS's). The serving
+ * path (provisioner.h, tdl_predictor_stream in predictor.h) uses neither
+ * OpenMP nor BLAS nor this count: its handles run on any threads at once. */
 enum { TDL_THREADS_MAX = 1024 };
 
 /* Set the thread count for OpenMP and OpenBLAS. n >= 1 is used as given;

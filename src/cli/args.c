@@ -1,6 +1,7 @@
 /* args.c: checked conversion of option values, the CLI's error format, and
  * the checks every command makes of the files it reads and writes. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include "cli.h"
 #include "tdl/atomic_file.h"
+#include "tdl/predictor.h"
 #include "tdl/source.h"
 
 int tdl_cli_fail(const char *what, const char *hint) {
@@ -157,4 +159,83 @@ void tdl_cli_install_signal_cleanup(void) {
         if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
         sigaction(sigs[i], &sa, NULL);
     }
+}
+
+int tdl_cli_parse_range(const char *usage, const char *option, const char *text, tdl_range *r) {
+    char *end, *end2;
+    errno = 0;
+    double lo = strtod(text, &end);
+    int ok = errno == 0 && end != text && *end == ':';
+    double hi = ok ? strtod(end + 1, &end2) : 0.0;
+    ok = ok && errno == 0 && end2 != end + 1 && *end2 == '\0' && isfinite(lo) && isfinite(hi) &&
+         hi > lo && isfinite(hi - lo);
+    if (!ok)
+        return tdl_cli_usage_error(usage, "%s '%s' is not a range LO:HI (tokens, finite, "
+                                   "HI > LO)", option, text);
+    r->min = lo;
+    r->max = hi;
+    return 0;
+}
+
+/* Warn when an explicit range differs from the one the model records. */
+static void range_differs(const tdl_predictor *p, const char *model, tdl_range r,
+                          const char *what) {
+    if (p->meta.has_range && (p->meta.range.min != r.min || p->meta.range.max != r.max))
+        fprintf(stderr, "tdl: warning: %s gives the range %.17g:%.17g, %s records %.17g:%.17g "
+                "(trained on %s); using %s\n", what, r.min, r.max, model, p->meta.range.min,
+                p->meta.range.max, p->meta.train_source[0] ? p->meta.train_source : "?", what);
+}
+
+int tdl_cli_model_range(const tdl_predictor *p, const char *model, const tdl_range *given,
+                        const char *train, const char *guess, tdl_range *out, const char **from,
+                        const char **source) {
+    char what[1400];
+    *source = NULL;
+    if (given) {
+        *out = *given;
+        *from = "range";
+        range_differs(p, model, *out, "--range");
+        if (p->meta.train_source[0]) *source = p->meta.train_source;
+        return 0;
+    }
+    const char *src = train;
+    if (!src && p->meta.has_range) {
+        *out = p->meta.range;
+        *from = "model";
+        if (p->meta.train_source[0]) *source = p->meta.train_source;
+        return 0;
+    }
+    if (!src && !guess) {
+        snprintf(what, sizeof what, "%s does not record its training range (a model file from "
+                 "before tdl recorded it, or a PyTorch export)", model);
+        return tdl_cli_fail(what, "give --train SOURCE, the series it was trained on, or "
+                            "--range LO:HI in tokens");
+    }
+    if (!src) {
+        src = guess;
+        fprintf(stderr, "tdl: warning: %s does not record its training range (a model file "
+                "from before tdl recorded it, or a PyTorch export); assuming it was trained on "
+                "%s (give --train SOURCE or --range LO:HI)\n", model, guess);
+    }
+    tdl_series raw = {0};
+    tdl_status s = tdl_cli_load_source(src, NULL, &raw);
+    if (s == TDL_OK) s = tdl_series_range(&raw, out);
+    if (s == TDL_OK) s = tdl_range_check(*out, "it"); /* constant, or a width beyond doubles */
+    tdl_series_free(&raw);
+    if (s != TDL_OK) {
+        snprintf(what, sizeof what, "training series %s: %s", src, tdl_last_error());
+        return tdl_cli_fail(what, "--train names the series the model was trained on");
+    }
+    *from = train ? "train" : "guessed";
+    if (train) range_differs(p, model, *out, "--train");
+    *source = src;
+    return 0;
+}
+
+int tdl_cli_same_source(const char *a, const char *b) {
+    if (strcmp(a, b) == 0) return 1;
+    if (strncmp(a, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0 ||
+        strncmp(b, TDL_SOURCE_SYNTH_PREFIX, strlen(TDL_SOURCE_SYNTH_PREFIX)) == 0)
+        return 0;
+    return tdl_cli_same_file(a, b);
 }

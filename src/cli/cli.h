@@ -36,6 +36,32 @@ int tdl_cli_parse_double(const char *usage, const char *option, const char *text
 struct tdl_series;
 tdl_status tdl_cli_load_source(const char *source, const char *column, struct tdl_series *out);
 
+/* 1 when two sources name the same series (the same text, or the same file). */
+int tdl_cli_same_source(const char *a, const char *b);
+
+/* Parse LO:HI (finite numbers, HI > LO) into *r, the training range given
+ * on the command line; as tdl_cli_parse_long on failure. */
+struct tdl_range;
+int tdl_cli_parse_range(const char *usage, const char *option, const char *text,
+                        struct tdl_range *r);
+
+/* The training range a command serving or evaluating predictor p (loaded
+ * from the file model) works with, and where it came from:
+ *   given (--range LO:HI, NULL if absent)     *from = "range"
+ *   train (--train SOURCE, NULL if absent)    the source's own range, "train"
+ *   the model file's metadata                 "model"
+ *   else, when guess != NULL, the range of the source guess with a warning
+ *   that says so                              "guessed"
+ *   else a failure saying to give --train or --range.
+ * An explicit range that differs from the one the model records is used,
+ * with a warning. *source: the training source's name when known (train,
+ * the model's train_source, guess), else NULL. Prints its own messages;
+ * returns 0 or TDL_EXIT_FAIL. */
+struct tdl_predictor;
+int tdl_cli_model_range(const struct tdl_predictor *p, const char *model,
+                        const struct tdl_range *given, const char *train, const char *guess,
+                        struct tdl_range *out, const char **from, const char **source);
+
 /* MODEL.safetensors -> MODEL<suffix> (else MODEL<suffix> appended): the
  * files a command keeps beside its output (".ckpt.safetensors", ...). NULL
  * when out of memory; the caller frees. */
@@ -110,6 +136,7 @@ int tdl_cmd_decide(int argc, char **argv);
 int tdl_cmd_eval(int argc, char **argv);
 int tdl_cmd_info(int argc, char **argv);
 int tdl_cmd_inspect(int argc, char **argv);
+int tdl_cmd_provision(int argc, char **argv);
 int tdl_cmd_data(int argc, char **argv);
 int tdl_cmd_data_slots(int argc, char **argv);
 int tdl_cmd_data_info(int argc, char **argv);

@@ -470,7 +470,9 @@ int tdl_cmd_train(int argc, char **argv) {
         }
     }
     if (tty) fputc('\n', stderr);
-    if (tdl_predictor_save(&pred, out) != TDL_OK) {
+    /* the model file carries what serving it needs (range, method, rule) */
+    if (tdl_predictor_set_origin(&pred, method, source, data.range, cfg.rule, &cfg.pp) != TDL_OK ||
+        tdl_predictor_save(&pred, out) != TDL_OK) {
         rc = tdl_cli_fail(tdl_last_error(), "model not written");
         goto done;
     }

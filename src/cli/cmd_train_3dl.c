@@ -82,8 +82,8 @@ static const preset3 PRESETS[] = {
 
 /* ---- pre-training the missing pieces ---- */
 
-static int pretrain_dfl(const char *path, const tdl_train_data *data, const preset3 *pr,
-                        uint64_t seed, const tdl_3dl_config *c) {
+static int pretrain_dfl(const char *path, const char *source, const tdl_train_data *data,
+                        const preset3 *pr, uint64_t seed, const tdl_3dl_config *c) {
     tdl_predictor p;
     tdl_predictor_config pc;
     tdl_predictor_config_default(&pc);
@@ -113,7 +113,8 @@ static int pretrain_dfl(const char *path, const tdl_train_data *data, const pres
             fprintf(stderr, "\r3dl: DFL epoch %d/%d  loss %.6g ", tr.epoch, tc.epochs, es.loss);
     }
     if (isatty(2)) fputc('\n', stderr);
-    if (tdl_predictor_save(&p, path) != TDL_OK) {
+    if (tdl_predictor_set_origin(&p, "dfl", source, data->range, tc.rule, &tc.pp) != TDL_OK ||
+        tdl_predictor_save(&p, path) != TDL_OK) {
         rc = tdl_cli_fail(tdl_last_error(), "DFL predictor not written");
         goto out;
     }
@@ -502,7 +503,7 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
     /* the missing pieces: trained with the preset's settings, kept beside OUT */
     if (!init) {
         if (access(dfl_path, F_OK) != 0 &&
-            (rc = pretrain_dfl(dfl_path, &td, pr, cfg.seed, &cfg)) != TDL_EXIT_OK)
+            (rc = pretrain_dfl(dfl_path, source, &td, pr, cfg.seed, &cfg)) != TDL_EXIT_OK)
             goto done;
         init = dfl_path;
     }
@@ -604,7 +605,9 @@ int tdl_cmd_train_3dl(int argc, char **argv) {
         }
         tdl_cli_json_append(epochs, o);
     }
-    if (tdl_predictor_save(&pred, out) != TDL_OK) {
+    if (tdl_predictor_set_origin(&pred, s.cfg.objective == TDL_TRAIN_MSE ? "3dl-mse" : "3dl",
+                                 source, td.range, s.cfg.rule, &s.cfg.pp) != TDL_OK ||
+        tdl_predictor_save(&pred, out) != TDL_OK) {
         rc = tdl_cli_fail(tdl_last_error(), "model not written");
         goto done;
     }

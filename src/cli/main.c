@@ -23,6 +23,8 @@ static const char main_usage[] =
     "  eval       a trained predictor's MSE and regret on test workloads\n"
     "  info       the build, its BLAS kernels, threads and CPU\n"
     "  inspect    validate a .safetensors model file and list its tensors\n"
+    "  provision  serve a predictor: slot tokens on stdin, the next slot's capacity\n"
+    "             on stdout; --replay backtests it on a series against the oracle\n"
     "  reproduce  the paper's experiments (Table I, Figs. 2-4, controls) over seeds,\n"
     "             as one resumable grid with a report and figures\n"
     "  synth      write a synthetic token workload series (fitted profiles)\n"
@@ -49,6 +51,7 @@ static const tdl_command commands[] = {
     {"eval", tdl_cmd_eval},
     {"info", tdl_cmd_info},
     {"inspect", tdl_cmd_inspect},
+    {"provision", tdl_cmd_provision},
     {"synth", tdl_cmd_synth},
     {"reproduce", tdl_cmd_reproduce},
     {"train", tdl_cmd_train},

@@ -148,6 +148,8 @@ tdl_status tdl_evaluate_opts(tdl_predictor *p, const float *rows, size_t R,
                 }
                 double f = o[i] > 0.0f ? (double)o[i] : 0.0;
                 yh[idx] = f * scale + offset;
+                if (opt && opt->forecasts)
+                    opt->forecasts[r * (size_t)S + (size_t)(t - TDL_WINDOW_IN)] = yh[idx];
                 yt[idx] = (double)y[i] * scale + offset;
             }
         }

@@ -130,6 +130,80 @@ static tdl_status file_config(const tdl_safetensors *st, const char *path,
     return TDL_OK;
 }
 
+/* The serving metadata (predictor.h, tdl_predictor_meta): each group of
+ * keys optional, but a group that is there must be whole and valid. */
+static tdl_status file_meta(const tdl_safetensors *st, const char *path, tdl_predictor_meta *m) {
+    static const char what[] = "tdl predictor model";
+    memset(m, 0, sizeof *m);
+    const char *lo = tdl_safetensors_meta(st, "train_min");
+    const char *hi = tdl_safetensors_meta(st, "train_max");
+    if (lo || hi) {
+        TDL_TRY(tdl_safetensors_meta_double(st, path, what, "train_min", &m->range.min));
+        TDL_TRY(tdl_safetensors_meta_double(st, path, what, "train_max", &m->range.max));
+        if (!isfinite(m->range.min) || !isfinite(m->range.max) || !(m->range.max > m->range.min))
+            return tdl_error(TDL_ERR_FORMAT, "%s: metadata train_min %.17g, train_max %.17g is "
+                             "not a range (finite, max > min)", path, m->range.min, m->range.max);
+        m->has_range = 1;
+    }
+    if (tdl_safetensors_meta(st, "row_len")) {
+        int64_t v;
+        TDL_TRY(tdl_safetensors_meta_i64(st, path, what, "row_len", 2, 1 << 20, &v));
+        m->row_len = (int)v;
+    }
+    const char *s = tdl_safetensors_meta(st, "method");
+    if (s) {
+        if (strlen(s) >= sizeof m->method || !*s)
+            return tdl_error(TDL_ERR_FORMAT, "%s: metadata method '%.40s' is empty or too long",
+                             path, s);
+        strcpy(m->method, s);
+    }
+    if ((s = tdl_safetensors_meta(st, "train_source")) != NULL) {
+        if (strlen(s) >= sizeof m->train_source)
+            return tdl_error(TDL_ERR_FORMAT, "%s: metadata train_source is too long", path);
+        strcpy(m->train_source, s);
+    }
+    if ((s = tdl_safetensors_meta(st, "rule")) != NULL) {
+        if (tdl_provision_rule_parse(s, &m->rule) != TDL_OK)
+            return tdl_error(TDL_ERR_FORMAT, "%s: metadata rule '%.40s' is not exact or authors",
+                             path, s);
+        static const char *const keys[7] = {"eta", "A", "B", "a_min", "a_max", "P_idle", "P_act"};
+        double *v[7] = {&m->pp.eta, &m->pp.A, &m->pp.B, &m->pp.a_min, &m->pp.a_max,
+                        &m->pp.P_idle, &m->pp.P_act};
+        for (int k = 0; k < 7; k++)
+            TDL_TRY(tdl_safetensors_meta_double(st, path, what, keys[k], v[k]));
+        if (tdl_provision_check(&m->pp) != TDL_OK)
+            return tdl_error_context(TDL_ERR_FORMAT, "%s: metadata constants", path);
+        m->has_rule = 1;
+    }
+    return TDL_OK;
+}
+
+tdl_status tdl_predictor_set_origin(tdl_predictor *p, const char *method, const char *source,
+                                    tdl_range range, tdl_provision_rule rule,
+                                    const tdl_provision_params *pp) {
+    TDL_ASSERT(p && method && source && pp, "predictor_set_origin: NULL argument");
+    if (!isfinite(range.min) || !isfinite(range.max) || !(range.max > range.min))
+        return tdl_error(TDL_ERR_INVALID, "training range %g .. %g is not a range (finite, "
+                         "max > min)", range.min, range.max);
+    if (!*method || strlen(method) >= sizeof p->meta.method)
+        return tdl_error(TDL_ERR_INVALID, "method name '%.40s' is empty or too long", method);
+    if (strlen(source) >= sizeof p->meta.train_source)
+        return tdl_error(TDL_ERR_INVALID, "training source name too long (%zu characters)",
+                         strlen(source));
+    TDL_TRY(tdl_provision_check(pp));
+    tdl_predictor_meta *m = &p->meta;
+    memset(m, 0, sizeof *m);
+    m->has_range = 1;
+    m->range = range;
+    m->row_len = TDL_ROW_LEN;
+    strcpy(m->method, method);
+    strcpy(m->train_source, source);
+    m->has_rule = 1;
+    m->rule = rule;
+    m->pp = *pp;
+    return TDL_OK;
+}
+
 /* p is an output (not freed first; zeroed on failure). The sizes come from
  * the file's metadata, or are the paper's for a file without it (a PyTorch
  * export); every tensor must then have exactly its name and shape. */
@@ -140,8 +214,11 @@ tdl_status tdl_predictor_load(tdl_predictor *p, const char *path) {
     TDL_TRY(tdl_safetensors_read(&st, path));
     tdl_predictor_config c;
     tdl_status s = file_config(&st, path, &c);
+    tdl_predictor_meta meta;
+    if (s == TDL_OK) s = file_meta(&st, path, &meta);
     if (s == TDL_OK) s = build(p, &c);
     if (s == TDL_OK) {
+        p->meta = meta;
         s = tdl_params_load_from(&p->params, &st, 0);
         if (s != TDL_OK) {
             tdl_error_context(s, "%s", path);
@@ -154,20 +231,51 @@ tdl_status tdl_predictor_load(tdl_predictor *p, const char *path) {
 
 tdl_status tdl_predictor_save(const tdl_predictor *p, const char *path) {
     TDL_ASSERT(p && path, "predictor_save: NULL argument");
-    char v[5][32];
-    snprintf(v[0], sizeof v[0], "%d", p->cfg.T);
-    snprintf(v[1], sizeof v[1], "%d", p->cfg.H1);
-    snprintf(v[2], sizeof v[2], "%d", p->cfg.H2);
-    snprintf(v[3], sizeof v[3], "%d", p->cfg.F);
-    snprintf(v[4], sizeof v[4], "%.9g", (double)p->cfg.dropout);
-    const char *meta[12];
-    for (int k = 0; k < 5; k++) {
-        meta[2 * k] = meta_keys[k];
-        meta[2 * k + 1] = v[k];
+    enum { MAXM = 20 };
+    char v[MAXM][32];
+    const char *meta[2 * MAXM];
+    int n = 0;
+#define PUT(key, ...) \
+    do { \
+        snprintf(v[n], sizeof v[n], __VA_ARGS__); \
+        meta[2 * n] = key; \
+        meta[2 * n + 1] = v[n]; \
+        n++; \
+    } while (0)
+#define PUT_REF(key, value) \
+    do { \
+        meta[2 * n] = key; \
+        meta[2 * n + 1] = value; \
+        n++; \
+    } while (0)
+    PUT("T", "%d", p->cfg.T);
+    PUT("H1", "%d", p->cfg.H1);
+    PUT("H2", "%d", p->cfg.H2);
+    PUT("F", "%d", p->cfg.F);
+    PUT("dropout", "%.9g", (double)p->cfg.dropout);
+    PUT_REF("model", "tdl DeepLSTM predictor");
+    const tdl_predictor_meta *m = &p->meta;
+    if (m->has_range) {
+        PUT("train_min", "%.17g", m->range.min);
+        PUT("train_max", "%.17g", m->range.max);
     }
-    meta[10] = "model";
-    meta[11] = "tdl DeepLSTM predictor";
-    tdl_status s = tdl_params_save(&p->params, path, meta, 6, 0);
+    if (m->row_len > 0) PUT("row_len", "%d", m->row_len);
+    if (m->method[0]) PUT_REF("method", m->method);
+    if (m->train_source[0]) PUT_REF("train_source", m->train_source);
+    if (m->has_rule) {
+        PUT_REF("rule", tdl_provision_rule_name(m->rule));
+        PUT("eta", "%.17g", m->pp.eta);
+        PUT("A", "%.17g", m->pp.A);
+        PUT("B", "%.17g", m->pp.B);
+        PUT("a_min", "%.17g", m->pp.a_min);
+        PUT("a_max", "%.17g", m->pp.a_max);
+        PUT("P_idle", "%.17g", m->pp.P_idle);
+        PUT("P_act", "%.17g", m->pp.P_act);
+    }
+#undef PUT
+#undef PUT_REF
+    TDL_ASSERT(n <= MAXM, "predictor_save: %d metadata pairs", n);
+    tdl_status s = tdl_params_save(&p->params, path, meta, n, 0);
     if (s != TDL_OK) return tdl_error_context(s, "saving the predictor");
     return TDL_OK;
 }

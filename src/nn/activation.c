@@ -17,8 +17,7 @@ void tdl_gelu_forward(float *out, const float *inp, size_t N) {
     long n = (long)N;
     #pragma omp parallel for if (n > TDL_ACT_PAR_MIN)
     for (long i = 0; i < n; i++) {
-        float x = inp[i];
-        out[i] = 0.5f * x * erfcf(-x * TDL_INV_SQRT2);
+        out[i] = tdl_gelu_value(inp[i]);
     }
 }
 

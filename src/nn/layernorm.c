@@ -52,6 +52,12 @@ void tdl_layernorm_forward(float *out, float *mean, float *rstd, const float *in
                        C, eps);
 }
 
+void tdl_layernorm_forward_row(float *out, float *mean, float *rstd, const float *inp,
+                               const float *weight, const float *bias, int C, float eps) {
+    TDL_ASSERT(out && mean && rstd && inp && weight && bias && C > 0, "layernorm_forward_row");
+    ln_row_forward(out, mean, rstd, inp, weight, bias, C, eps);
+}
+
 /* One row of dinp: dx (C) += rstd (dnorm - mean(dnorm) - norm mean(dnorm norm)),
  * dnorm = d * w, norm = (x - m) * rs. */
 LN_CLONES

@@ -98,6 +98,41 @@ static void lstm_cells_forward(float *gates, float *c, float *tc, float *h, int 
     }
 }
 
+/* M independent rows (nn.h): the loop of lstm_cells_forward with c_{t-1}
+ * read from c_prev, in the same operation order (so the same bits). */
+LSTM_CLONES
+static void lstm_cells_rows(float *gates, const float *c_prev, float *c, float *tc, float *h,
+                            int M, int H) {
+    const int G = 4 * H;
+    for (int m = 0; m < M; m++) {
+        float *a = gates + (size_t)m * G;
+        const float *cp = c_prev + (size_t)m * H;
+        float *ct = c + (size_t)m * H, *tct = tc + (size_t)m * H, *ht = h + (size_t)m * H;
+        #pragma omp simd
+        for (int j = 0; j < H; j++) {
+            float ig = lstm_sigmoid(a[j]);
+            float fg = lstm_sigmoid(a[H + j]);
+            float gg = lstm_tanh(a[2 * H + j]);
+            float og = lstm_sigmoid(a[3 * H + j]);
+            float cv = fg * cp[j] + ig * gg;
+            a[j] = ig;
+            a[H + j] = fg;
+            a[2 * H + j] = gg;
+            a[3 * H + j] = og;
+            const float tv = lstm_tanh(cv);
+            ct[j] = cv;
+            tct[j] = tv;
+            ht[j] = og * tv;
+        }
+    }
+}
+
+void tdl_lstm_cells_forward(float *gates, const float *c_prev, float *c, float *tc, float *h,
+                            int M, int H) {
+    TDL_ASSERT(gates && c_prev && c && tc && h && M > 0 && H > 0, "lstm_cells_forward");
+    lstm_cells_rows(gates, c_prev, c, tc, h, M, H);
+}
+
 /* Gradient of one step of batch rows [b0, b1) (rows b * T + t of the
  * (B, T, .) caches; row b * ds_b + t * ds_t of dgates). Per row: dgates (4H)
  * out, d pre-activations; dc (H): dc_t from step t+1 in, dc_{t-1} out; gates
